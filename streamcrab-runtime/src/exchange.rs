@@ -1,0 +1,312 @@
+//! Data exchange between tasks in one process: bounded channels of batches, partitioners, and
+//! the writer that ends a chain in front of a task boundary.
+//!
+//! Values move through channels; nothing is serialized in-process. A writer buffers records per
+//! target channel and sends a batch when it is full, when a control element (watermark, status,
+//! end) must go out, or when the task's input runs dry ([`Operator::flush`]). A full channel
+//! blocks the sender: that is backpressure, and it bounds the records in flight to
+//! `channels * (CHANNEL_CAPACITY + 1) * BATCH_SIZE`.
+
+use std::any::Any;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::data::{Data, Key};
+use crate::element::{StreamElement, StreamRecord, Watermark, WatermarkStatus};
+use crate::error::TaskError;
+use crate::graph::EdgeId;
+use crate::keygroup::{assign_to_key_group, operator_index_for_key_group};
+use crate::operator::{Operator, Tail};
+use crate::task::TaskContext;
+
+/// Records per batch sent over a channel.
+pub const BATCH_SIZE: usize = 1024;
+/// Batches a channel holds before its sender blocks.
+pub const CHANNEL_CAPACITY: usize = 4;
+
+/// What travels over a channel.
+pub(crate) type Batch<T> = Vec<StreamElement<T>>;
+
+/// The sending side of one edge for one upstream subtask.
+pub(crate) struct ExchangeOutput<T> {
+    pub(crate) senders: Vec<Sender<Batch<T>>>,
+    pub(crate) downstream_max_parallelism: u32,
+}
+
+/// The receiving side of one edge for one downstream subtask.
+pub(crate) type ExchangeInput<T> = Vec<Receiver<Batch<T>>>;
+
+/// Channels of one edge, erased: an [`ExchangeOutput`] per upstream subtask and an
+/// [`ExchangeInput`] per downstream subtask.
+pub(crate) struct ErasedChannels {
+    pub(crate) outputs: Vec<Box<dyn Any + Send>>,
+    pub(crate) inputs: Vec<Box<dyn Any + Send>>,
+}
+
+/// Creates the channels of an edge from `upstream` to `downstream` subtasks: all-to-all, or
+/// subtask `i` to subtask `i` when `pointwise` (forward).
+pub(crate) fn make_channels<T: Send + 'static>(
+    upstream: u32,
+    downstream: u32,
+    pointwise: bool,
+    downstream_max_parallelism: u32,
+) -> ErasedChannels {
+    let (up, down) = (upstream as usize, downstream as usize);
+    let mut senders: Vec<Vec<Sender<Batch<T>>>> = (0..up).map(|_| Vec::new()).collect();
+    let mut receivers: Vec<Vec<Receiver<Batch<T>>>> = (0..down).map(|_| Vec::new()).collect();
+    for (i, row) in senders.iter_mut().enumerate() {
+        for (j, column) in receivers.iter_mut().enumerate() {
+            if pointwise && i != j {
+                continue;
+            }
+            let (tx, rx) = bounded(CHANNEL_CAPACITY);
+            row.push(tx);
+            column.push(rx);
+        }
+    }
+    ErasedChannels {
+        outputs: senders
+            .into_iter()
+            .map(|senders| Box::new(ExchangeOutput { senders, downstream_max_parallelism }) as Box<dyn Any + Send>)
+            .collect(),
+        inputs: receivers.into_iter().map(|r| Box::new(r) as Box<dyn Any + Send>).collect(),
+    }
+}
+
+/// Where a record goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// To the channel with this index.
+    One(usize),
+    /// To every channel.
+    All,
+}
+
+/// Chooses the downstream channel of every record.
+pub trait Partitioner<T>: Clone + Send + 'static {
+    /// Called once with the max parallelism of the downstream operator.
+    fn configure(&mut self, _downstream_max_parallelism: u32) {}
+    /// The route of `value` among `channels` channels.
+    fn route(&mut self, value: &T, channels: usize) -> Route;
+}
+
+/// Subtask `i` to subtask `i` (the edge has one channel per sender).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ForwardPartitioner;
+
+impl<T> Partitioner<T> for ForwardPartitioner {
+    #[inline]
+    fn route(&mut self, _: &T, _: usize) -> Route {
+        Route::One(0)
+    }
+}
+
+/// Round robin, starting at a random channel (as Flink's `RebalancePartitioner`).
+#[derive(Clone, Debug, Default)]
+pub struct RebalancePartitioner {
+    next: Option<usize>,
+}
+
+impl<T> Partitioner<T> for RebalancePartitioner {
+    #[inline]
+    fn route(&mut self, _: &T, channels: usize) -> Route {
+        let next = self.next.unwrap_or_else(|| fastrand::usize(..channels));
+        self.next = Some((next + 1) % channels);
+        Route::One(next)
+    }
+}
+
+/// A uniformly random channel per record.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShufflePartitioner;
+
+impl<T> Partitioner<T> for ShufflePartitioner {
+    #[inline]
+    fn route(&mut self, _: &T, channels: usize) -> Route {
+        Route::One(fastrand::usize(..channels))
+    }
+}
+
+/// Every record to every channel.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BroadcastPartitioner;
+
+impl<T> Partitioner<T> for BroadcastPartitioner {
+    #[inline]
+    fn route(&mut self, _: &T, _: usize) -> Route {
+        Route::All
+    }
+}
+
+/// By key group: the subtask whose key-group range holds the record's key.
+#[derive(Clone)]
+pub struct KeyGroupPartitioner<KS> {
+    key_selector: KS,
+    max_parallelism: u32,
+}
+
+impl<KS> KeyGroupPartitioner<KS> {
+    /// Partitions by the key `key_selector` extracts.
+    pub fn new(key_selector: KS) -> Self {
+        Self { key_selector, max_parallelism: 0 }
+    }
+}
+
+impl<T, K: Key, KS: Fn(&T) -> K + Clone + Send + 'static> Partitioner<T> for KeyGroupPartitioner<KS> {
+    fn configure(&mut self, downstream_max_parallelism: u32) {
+        self.max_parallelism = downstream_max_parallelism;
+    }
+
+    #[inline]
+    fn route(&mut self, value: &T, channels: usize) -> Route {
+        let key = (self.key_selector)(value);
+        let key_group = assign_to_key_group(&key, self.max_parallelism);
+        Route::One(operator_index_for_key_group(self.max_parallelism, channels as u32, key_group) as usize)
+    }
+}
+
+/// The last operator of a chain in front of a task boundary.
+pub struct ExchangeWriter<T, P> {
+    senders: Vec<Sender<Batch<T>>>,
+    buffers: Vec<Batch<T>>,
+    partitioner: P,
+}
+
+impl<T: Data, P: Partitioner<T>> ExchangeWriter<T, P> {
+    pub(crate) fn new(output: ExchangeOutput<T>, mut partitioner: P) -> Self {
+        partitioner.configure(output.downstream_max_parallelism);
+        let buffers = output.senders.iter().map(|_| Vec::with_capacity(BATCH_SIZE)).collect();
+        Self { senders: output.senders, buffers, partitioner }
+    }
+
+    #[inline]
+    fn push(&mut self, channel: usize, element: StreamElement<T>) -> Result<(), TaskError> {
+        let buffer = &mut self.buffers[channel];
+        buffer.push(element);
+        if buffer.len() >= BATCH_SIZE { self.send(channel) } else { Ok(()) }
+    }
+
+    fn send(&mut self, channel: usize) -> Result<(), TaskError> {
+        if self.buffers[channel].is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.buffers[channel], Vec::with_capacity(BATCH_SIZE));
+        self.senders[channel].send(batch).map_err(|_| TaskError::DownstreamGone)
+    }
+
+    fn broadcast_control(&mut self, element: StreamElement<T>) -> Result<(), TaskError> {
+        for channel in 0..self.senders.len() {
+            self.buffers[channel].push(element.clone());
+            self.send(channel)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Data, P: Partitioner<T>> Operator<T> for ExchangeWriter<T, P> {
+    fn open(&mut self, _ctx: &mut TaskContext) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    #[inline]
+    fn process(&mut self, record: StreamRecord<T>) -> Result<(), TaskError> {
+        match self.partitioner.route(&record.value, self.senders.len()) {
+            Route::One(channel) => self.push(channel, StreamElement::Record(record)),
+            Route::All => {
+                let last = self.senders.len() - 1;
+                for channel in 0..last {
+                    self.push(channel, StreamElement::Record(record.clone()))?;
+                }
+                self.push(last, StreamElement::Record(record))
+            }
+        }
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.broadcast_control(StreamElement::Watermark(watermark))
+    }
+
+    fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {
+        self.broadcast_control(StreamElement::WatermarkStatus(status))
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        (0..self.senders.len()).try_for_each(|channel| self.send(channel))
+    }
+
+    fn finish(&mut self) -> Result<(), TaskError> {
+        self.broadcast_control(StreamElement::End)
+    }
+}
+
+/// Ends a chain with an [`ExchangeWriter`] on edge `edge`.
+#[derive(Clone)]
+pub struct ExchangeTail<P> {
+    edge: EdgeId,
+    partitioner: P,
+}
+
+impl<P> ExchangeTail<P> {
+    pub(crate) fn new(edge: EdgeId, partitioner: P) -> Self {
+        Self { edge, partitioner }
+    }
+}
+
+/// Takes the sending side of `edge` for the task of `ctx`.
+pub(crate) fn take_exchange_output<T: Send + 'static>(
+    ctx: &mut TaskContext,
+    edge: EdgeId,
+) -> Result<ExchangeOutput<T>, TaskError> {
+    ctx.take_output::<ExchangeOutput<T>>(edge)
+        .ok_or_else(|| TaskError::Wiring { what: format!("no output channels for edge {}", edge.0) })
+}
+
+impl<T: Data, P: Partitioner<T>> Tail<T> for ExchangeTail<P> {
+    type Built = ExchangeWriter<T, P>;
+    fn build(self, ctx: &mut TaskContext) -> Result<Self::Built, TaskError> {
+        Ok(ExchangeWriter::new(take_exchange_output(ctx, self.edge)?, self.partitioner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_group_partitioner_matches_flink_subtasks() {
+        // Flink: Integer key 0 -> key group 94 of 128 -> subtask 1 of 2, subtask 5 of 8.
+        let mut p = KeyGroupPartitioner::new(|v: &i32| *v);
+        Partitioner::<i32>::configure(&mut p, 128);
+        assert_eq!(p.route(&0, 2), Route::One(1));
+        assert_eq!(p.route(&0, 8), Route::One(5));
+    }
+
+    #[test]
+    fn rebalance_cycles_over_all_channels() {
+        let mut p = RebalancePartitioner::default();
+        let mut seen: Vec<usize> = (0..6)
+            .map(|_| match Partitioner::<u8>::route(&mut p, &0, 3) {
+                Route::One(c) => c,
+                Route::All => usize::MAX,
+            })
+            .collect();
+        assert_eq!(seen[0..3].iter().map(|c| (c + 3 - seen[0]) % 3).collect::<Vec<_>>(), vec![0, 1, 2]);
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 0, 1, 1, 2, 2]);
+    }
+
+    #[test]
+    fn writer_batches_and_ends_every_channel() {
+        let channels = make_channels::<u32>(1, 2, false, 128);
+        let output = *channels.outputs.into_iter().next().unwrap().downcast::<ExchangeOutput<u32>>().unwrap();
+        let receivers: Vec<ExchangeInput<u32>> =
+            channels.inputs.into_iter().map(|b| *b.downcast::<ExchangeInput<u32>>().unwrap()).collect();
+        let mut writer = ExchangeWriter::new(output, BroadcastPartitioner);
+        writer.process(StreamRecord::new(7)).unwrap();
+        assert!(receivers[0][0].try_recv().is_err(), "a record waits in its batch");
+        writer.finish().unwrap();
+        for r in &receivers {
+            assert_eq!(r[0].try_recv().unwrap(), vec![StreamElement::Record(StreamRecord::new(7)), StreamElement::End]);
+        }
+    }
+}

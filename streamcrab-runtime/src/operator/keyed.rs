@@ -1,0 +1,99 @@
+//! Keyed operators without a user-visible context: the rolling `reduce` (and the `sum`, `min`,
+//! `max` built on it).
+
+use super::{Operator, OperatorId, Stage, forward_control};
+use crate::data::Key;
+use crate::element::StreamRecord;
+use crate::error::TaskError;
+use crate::keygroup::{KeyGroupRange, assign_to_key_group};
+use crate::state::{HeapKeyedStateBackend, VoidNamespace};
+use crate::task::{TaskContext, enter_operator};
+
+/// The stage of a rolling `reduce` on a keyed stream.
+#[derive(Clone)]
+pub struct ReduceStage<KS, F> {
+    key_selector: KS,
+    reduce: F,
+    id: OperatorId,
+}
+
+impl<KS, F> ReduceStage<KS, F> {
+    /// The stage of operator `id`, keyed by `key_selector`, folding with `reduce`.
+    pub fn new(key_selector: KS, reduce: F, id: OperatorId) -> Self {
+        Self { key_selector, reduce, id }
+    }
+}
+
+/// Rolling reduce (Flink's `StreamGroupedReduceOperator`): for every input it stores and emits
+/// the new reduced value of the input's key, with the input's timestamp; the first value of a
+/// key is stored and emitted unchanged.
+pub struct ReduceOperator<K, KS, F, N> {
+    key_selector: KS,
+    reduce: F,
+    id: OperatorId,
+    name: String,
+    backend: HeapKeyedStateBackend<K>,
+    state: usize,
+    next: N,
+}
+
+impl<K, T, KS, F> Stage<T, T> for ReduceStage<KS, F>
+where
+    K: Key,
+    T: Clone + Send + 'static,
+    KS: Fn(&T) -> K + Clone + Send + 'static,
+    F: FnMut(T, T) -> T + Clone + Send + 'static,
+{
+    type Built<N: Operator<T>> = ReduceOperator<K, KS, F, N>;
+    fn build<N: Operator<T>>(self, next: N) -> Self::Built<N> {
+        ReduceOperator {
+            key_selector: self.key_selector,
+            reduce: self.reduce,
+            id: self.id,
+            name: String::new(),
+            backend: HeapKeyedStateBackend::new(KeyGroupRange::new(0, 0), 1),
+            state: 0,
+            next,
+        }
+    }
+}
+
+impl<K, T, KS, F, N> Operator<T> for ReduceOperator<K, KS, F, N>
+where
+    K: Key,
+    T: Clone + Send + 'static,
+    KS: Fn(&T) -> K,
+    F: FnMut(T, T) -> T,
+    N: Operator<T>,
+{
+    fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
+        self.next.open(ctx)?;
+        self.name = ctx.operator_name(self.id);
+        self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        self.state = self
+            .backend
+            .registry()
+            .register::<(VoidNamespace, T)>("reduce", "value")
+            .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        Ok(())
+    }
+
+    #[inline]
+    fn process(&mut self, record: StreamRecord<T>) -> Result<(), TaskError> {
+        enter_operator(self.id);
+        let key = (self.key_selector)(&record.value);
+        let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
+        let table = self
+            .backend
+            .table::<VoidNamespace, T>(self.state)
+            .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        let reduced = match table.remove(key_group, &key, &VoidNamespace) {
+            Some(acc) => (self.reduce)(acc, record.value),
+            None => record.value,
+        };
+        table.insert(key_group, key, VoidNamespace, reduced.clone());
+        self.next.process(StreamRecord { value: reduced, timestamp: record.timestamp })
+    }
+
+    forward_control!(no_open);
+}

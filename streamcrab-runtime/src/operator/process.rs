@@ -1,0 +1,347 @@
+//! `process`: user functions with a collector, side outputs and (on keyed streams) keyed state.
+
+use std::marker::PhantomData;
+
+use super::side_output::SideOutputs;
+use super::{Operator, OperatorId, OutputTag, Stage};
+use crate::context::RuntimeContext;
+use crate::data::Key;
+use crate::element::{StreamRecord, Watermark, WatermarkStatus};
+use crate::error::{TaskError, UserResult};
+use crate::keygroup::assign_to_key_group;
+use crate::state::{HeapKeyedStateBackend, KeyedStateAccess, OperatorStateStore, StateScope};
+use crate::task::{TaskContext, enter_operator};
+
+/// Hands a function's outputs to the rest of the chain. Records keep the input's timestamp
+/// unless emitted with [`Collector::collect_with_timestamp`].
+pub struct Collector<'a, O> {
+    next: &'a mut dyn Operator<O>,
+    timestamp: Option<i64>,
+    operator: OperatorId,
+    error: Option<TaskError>,
+}
+
+impl<'a, O> Collector<'a, O> {
+    pub(crate) fn new(next: &'a mut dyn Operator<O>, timestamp: Option<i64>, operator: OperatorId) -> Self {
+        Self { next, timestamp, operator, error: None }
+    }
+
+    /// Emits `value` with the current timestamp.
+    pub fn collect(&mut self, value: O) {
+        self.emit(StreamRecord { value, timestamp: self.timestamp });
+    }
+
+    /// Emits `value` with event timestamp `timestamp`.
+    pub fn collect_with_timestamp(&mut self, value: O, timestamp: i64) {
+        self.emit(StreamRecord::with_timestamp(value, timestamp));
+    }
+
+    fn emit(&mut self, record: StreamRecord<O>) {
+        if self.error.is_none()
+            && let Err(e) = self.next.process(record)
+        {
+            self.error = Some(e);
+        }
+        enter_operator(self.operator);
+    }
+
+    pub(crate) fn take_error(&mut self) -> Option<TaskError> {
+        self.error.take()
+    }
+}
+
+/// Emission to side outputs, shared by the contexts of process functions.
+pub(crate) struct SideOutputPort<'a> {
+    outputs: &'a mut SideOutputs,
+    timestamp: Option<i64>,
+    pub(crate) error: Option<TaskError>,
+}
+
+impl<'a> SideOutputPort<'a> {
+    pub(crate) fn new(outputs: &'a mut SideOutputs, timestamp: Option<i64>) -> Self {
+        Self { outputs, timestamp, error: None }
+    }
+
+    pub(crate) fn emit<T: Clone + 'static>(&mut self, tag: &OutputTag<T>, value: T) {
+        if self.error.is_none()
+            && let Err(e) = self.outputs.emit(tag, StreamRecord { value, timestamp: self.timestamp })
+        {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// Context of [`ProcessFunction::process_element`].
+pub struct ProcessContext<'a> {
+    side: SideOutputPort<'a>,
+}
+
+impl ProcessContext<'_> {
+    /// Event timestamp of the current record, if it has one.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.side.timestamp
+    }
+
+    /// Emits `value` to the side output `tag`, with the current timestamp.
+    pub fn output<T: Clone + 'static>(&mut self, tag: &OutputTag<T>, value: T) {
+        self.side.emit(tag, value);
+    }
+}
+
+/// A low-level function on a (non-keyed) stream: any number of outputs and side outputs per
+/// input (Flink's `ProcessFunction`).
+pub trait ProcessFunction<I, O>: Clone + Send + 'static {
+    /// Called once per subtask before the first element.
+    fn open(&mut self, _ctx: &mut RuntimeContext<'_>) -> UserResult {
+        Ok(())
+    }
+    /// Called for every element.
+    fn process_element(&mut self, value: I, ctx: &mut ProcessContext<'_>, out: &mut Collector<'_, O>) -> UserResult;
+}
+
+/// Context of [`KeyedProcessFunction::process_element`]: the current key and its state.
+pub struct KeyedContext<'a, K> {
+    key: &'a K,
+    key_group: u32,
+    backend: &'a mut HeapKeyedStateBackend<K>,
+    side: SideOutputPort<'a>,
+}
+
+impl<K: Key> KeyedContext<'_, K> {
+    /// The key of the current record.
+    pub fn current_key(&self) -> &K {
+        self.key
+    }
+
+    /// Event timestamp of the current record, if it has one.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.side.timestamp
+    }
+
+    /// Emits `value` to the side output `tag`, with the current timestamp.
+    pub fn output<T: Clone + 'static>(&mut self, tag: &OutputTag<T>, value: T) {
+        self.side.emit(tag, value);
+    }
+}
+
+impl<K: Key> KeyedStateAccess for KeyedContext<'_, K> {
+    type Key = K;
+    fn state_scope(&mut self) -> StateScope<'_, K> {
+        StateScope::new(self.backend, self.key, self.key_group)
+    }
+}
+
+/// A process function on a keyed stream, with keyed state of the current key
+/// (Flink's `KeyedProcessFunction`).
+pub trait KeyedProcessFunction<K, I, O>: Clone + Send + 'static {
+    /// Called once per subtask before the first element; declare state here.
+    fn open(&mut self, _ctx: &mut RuntimeContext<'_>) -> UserResult {
+        Ok(())
+    }
+    /// Called for every element, with the element's key as current key.
+    fn process_element(&mut self, value: I, ctx: &mut KeyedContext<'_, K>, out: &mut Collector<'_, O>) -> UserResult;
+}
+
+/// The stage of a `process` operator.
+pub struct ProcessStage<F, I> {
+    function: F,
+    id: OperatorId,
+    _input: PhantomData<fn(I)>,
+}
+
+impl<F: Clone, I> Clone for ProcessStage<F, I> {
+    fn clone(&self) -> Self {
+        Self { function: self.function.clone(), id: self.id, _input: PhantomData }
+    }
+}
+
+impl<F, I> ProcessStage<F, I> {
+    /// The stage of operator `id` running `function`.
+    pub fn new(function: F, id: OperatorId) -> Self {
+        Self { function, id, _input: PhantomData }
+    }
+}
+
+/// Runs a [`ProcessFunction`].
+pub struct ProcessOperator<F, O, N> {
+    function: F,
+    id: OperatorId,
+    name: String,
+    side: SideOutputs,
+    operator_state: OperatorStateStore,
+    next: N,
+    _out: PhantomData<fn(O)>,
+}
+
+impl<I: 'static, O, F: ProcessFunction<I, O>> Stage<I, O> for ProcessStage<F, I> {
+    type Built<N: Operator<O>> = ProcessOperator<F, O, N>;
+    fn build<N: Operator<O>>(self, next: N) -> Self::Built<N> {
+        ProcessOperator {
+            function: self.function,
+            id: self.id,
+            name: String::new(),
+            side: SideOutputs::default(),
+            operator_state: OperatorStateStore::default(),
+            next,
+            _out: PhantomData,
+        }
+    }
+}
+
+/// Turns the outcome of one user call into the operator's result: downstream errors first.
+pub(crate) fn settle(
+    result: UserResult,
+    collector_error: Option<TaskError>,
+    side_error: Option<TaskError>,
+    operator: &str,
+) -> Result<(), TaskError> {
+    if let Some(e) = collector_error.or(side_error) {
+        return Err(e);
+    }
+    result.map_err(|source| TaskError::User { operator: operator.to_string(), source })
+}
+
+/// Implements the control methods of an operator with side outputs in `self.side`.
+macro_rules! forward_control_with_side_outputs {
+    () => {
+        fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+            self.side.watermark(watermark)?;
+            self.next.process_watermark(watermark)
+        }
+        fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {
+            self.side.status(status)?;
+            self.next.process_watermark_status(status)
+        }
+        fn flush(&mut self) -> Result<(), TaskError> {
+            self.side.flush()?;
+            self.next.flush()
+        }
+        fn finish(&mut self) -> Result<(), TaskError> {
+            self.side.finish()?;
+            self.next.finish()
+        }
+    };
+}
+pub(crate) use forward_control_with_side_outputs;
+
+impl<I, O, F: ProcessFunction<I, O>, N: Operator<O>> Operator<I> for ProcessOperator<F, O, N> {
+    fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
+        self.next.open(ctx)?;
+        self.name = ctx.operator_name(self.id);
+        self.side = SideOutputs::open(self.id, ctx)?;
+        enter_operator(self.id);
+        let mut runtime = RuntimeContext::new(ctx, self.id, None, &mut self.operator_state);
+        let result = self.function.open(&mut runtime);
+        settle(result, None, None, &self.name)
+    }
+
+    #[inline]
+    fn process(&mut self, record: StreamRecord<I>) -> Result<(), TaskError> {
+        enter_operator(self.id);
+        let mut out = Collector::new(&mut self.next, record.timestamp, self.id);
+        let mut ctx = ProcessContext { side: SideOutputPort::new(&mut self.side, record.timestamp) };
+        let result = self.function.process_element(record.value, &mut ctx, &mut out);
+        settle(result, out.take_error(), ctx.side.error, &self.name)
+    }
+
+    forward_control_with_side_outputs!();
+}
+
+/// The stage of a keyed `process` operator.
+pub struct KeyedProcessStage<KS, F, I> {
+    key_selector: KS,
+    function: F,
+    id: OperatorId,
+    _input: PhantomData<fn(I)>,
+}
+
+impl<KS: Clone, F: Clone, I> Clone for KeyedProcessStage<KS, F, I> {
+    fn clone(&self) -> Self {
+        Self {
+            key_selector: self.key_selector.clone(),
+            function: self.function.clone(),
+            id: self.id,
+            _input: PhantomData,
+        }
+    }
+}
+
+impl<KS, F, I> KeyedProcessStage<KS, F, I> {
+    /// The stage of operator `id`, keyed by `key_selector`, running `function`.
+    pub fn new(key_selector: KS, function: F, id: OperatorId) -> Self {
+        Self { key_selector, function, id, _input: PhantomData }
+    }
+}
+
+/// Runs a [`KeyedProcessFunction`] with a heap keyed-state backend.
+pub struct KeyedProcessOperator<K, KS, F, O, N> {
+    key_selector: KS,
+    function: F,
+    id: OperatorId,
+    name: String,
+    backend: HeapKeyedStateBackend<K>,
+    side: SideOutputs,
+    operator_state: OperatorStateStore,
+    next: N,
+    _out: PhantomData<fn(O)>,
+}
+
+impl<K, I, O, KS, F> Stage<I, O> for KeyedProcessStage<KS, F, I>
+where
+    K: Key,
+    I: 'static,
+    KS: Fn(&I) -> K + Clone + Send + 'static,
+    F: KeyedProcessFunction<K, I, O>,
+{
+    type Built<N: Operator<O>> = KeyedProcessOperator<K, KS, F, O, N>;
+    fn build<N: Operator<O>>(self, next: N) -> Self::Built<N> {
+        KeyedProcessOperator {
+            key_selector: self.key_selector,
+            function: self.function,
+            id: self.id,
+            name: String::new(),
+            backend: HeapKeyedStateBackend::new(crate::keygroup::KeyGroupRange::new(0, 0), 1),
+            side: SideOutputs::default(),
+            operator_state: OperatorStateStore::default(),
+            next,
+            _out: PhantomData,
+        }
+    }
+}
+
+impl<K, I, O, KS, F, N> Operator<I> for KeyedProcessOperator<K, KS, F, O, N>
+where
+    K: Key,
+    KS: Fn(&I) -> K,
+    F: KeyedProcessFunction<K, I, O>,
+    N: Operator<O>,
+{
+    fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
+        self.next.open(ctx)?;
+        self.name = ctx.operator_name(self.id);
+        self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        self.side = SideOutputs::open(self.id, ctx)?;
+        enter_operator(self.id);
+        let mut runtime = RuntimeContext::new(ctx, self.id, Some(self.backend.registry()), &mut self.operator_state);
+        let result = self.function.open(&mut runtime);
+        settle(result, None, None, &self.name)
+    }
+
+    #[inline]
+    fn process(&mut self, record: StreamRecord<I>) -> Result<(), TaskError> {
+        enter_operator(self.id);
+        let key = (self.key_selector)(&record.value);
+        let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
+        let mut out = Collector::new(&mut self.next, record.timestamp, self.id);
+        let mut ctx = KeyedContext {
+            key: &key,
+            key_group,
+            backend: &mut self.backend,
+            side: SideOutputPort::new(&mut self.side, record.timestamp),
+        };
+        let result = self.function.process_element(record.value, &mut ctx, &mut out);
+        settle(result, out.take_error(), ctx.side.error, &self.name)
+    }
+
+    forward_control_with_side_outputs!();
+}

@@ -1,0 +1,264 @@
+//! The heap keyed-state backend: one hash table per state and key group.
+//!
+//! Tables are created on first access, when the key type is known; registration in `open()`
+//! only reserves a named, typed slot. Keeping key groups apart lets a snapshot, restore or
+//! rescale take whole key groups without touching the others.
+
+use std::any::{Any, TypeId};
+use std::hash::Hash;
+
+use hashbrown::{Equivalent, HashMap};
+
+use super::Namespace;
+use crate::data::Key;
+use crate::error::StateError;
+use crate::keygroup::KeyGroupRange;
+
+/// The states an operator declared, by name, in declaration order.
+#[derive(Default)]
+pub struct StateRegistry {
+    slots: Vec<Slot>,
+}
+
+struct Slot {
+    name: String,
+    kind: &'static str,
+    type_id: TypeId,
+    table: Option<Box<dyn ErasedTable>>,
+}
+
+impl StateRegistry {
+    /// Reserves (or finds again) the slot `name` for a state of `kind` whose stored type is `T`.
+    pub(crate) fn register<T: 'static>(&mut self, name: &str, kind: &'static str) -> Result<usize, StateError> {
+        let type_id = TypeId::of::<T>();
+        if let Some(index) = self.slots.iter().position(|s| s.name == name) {
+            let slot = &self.slots[index];
+            return if slot.kind == kind && slot.type_id == type_id {
+                Ok(index)
+            } else {
+                Err(StateError::TypeMismatch { name: name.to_string() })
+            };
+        }
+        self.slots.push(Slot { name: name.to_string(), kind, type_id, table: None });
+        Ok(self.slots.len() - 1)
+    }
+
+    /// Names of the registered states, in declaration order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.slots.iter().map(|s| s.name.as_str())
+    }
+}
+
+/// What the backend needs of a table without knowing its types.
+trait ErasedTable: Send {
+    fn entries_in_group(&self, offset: usize) -> usize;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// The entries of one state: per key group, `(key, namespace) -> stored value`.
+pub(crate) struct StateTable<K, N, S> {
+    groups: Vec<HashMap<(K, N), S>>,
+    first_group: u32,
+}
+
+#[derive(Hash)]
+struct EntryRef<'a, K, N>(&'a K, &'a N);
+
+impl<K: Eq, N: Eq> Equivalent<(K, N)> for EntryRef<'_, K, N> {
+    fn equivalent(&self, entry: &(K, N)) -> bool {
+        *self.0 == entry.0 && *self.1 == entry.1
+    }
+}
+
+impl<K: Key, N: Namespace, S> StateTable<K, N, S> {
+    fn new(range: KeyGroupRange) -> Self {
+        Self { groups: (0..range.len()).map(|_| HashMap::new()).collect(), first_group: range.start }
+    }
+
+    #[inline]
+    fn group(&self, key_group: u32) -> &HashMap<(K, N), S> {
+        &self.groups[(key_group - self.first_group) as usize]
+    }
+
+    #[inline]
+    fn group_mut(&mut self, key_group: u32) -> &mut HashMap<(K, N), S> {
+        &mut self.groups[(key_group - self.first_group) as usize]
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, key_group: u32, key: &K, ns: &N) -> Option<&S> {
+        self.group(key_group).get(&EntryRef(key, ns))
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, key_group: u32, key: &K, ns: &N) -> Option<&mut S> {
+        self.group_mut(key_group).get_mut(&EntryRef(key, ns))
+    }
+
+    /// The entry for `(key, ns)`, created with `init` if absent.
+    #[inline]
+    pub(crate) fn get_or_insert_with(&mut self, key_group: u32, key: &K, ns: &N, init: impl FnOnce() -> S) -> &mut S {
+        let group = self.group_mut(key_group);
+        if !group.contains_key(&EntryRef(key, ns)) {
+            group.insert((key.clone(), ns.clone()), init());
+        }
+        group.get_mut(&EntryRef(key, ns)).expect("entry inserted above")
+    }
+
+    #[inline]
+    pub(crate) fn put(&mut self, key_group: u32, key: &K, ns: &N, value: S) {
+        match self.get_mut(key_group, key, ns) {
+            Some(slot) => *slot = value,
+            None => {
+                self.group_mut(key_group).insert((key.clone(), ns.clone()), value);
+            }
+        }
+    }
+
+    /// Inserts with an owned key (no clone), replacing any previous value.
+    #[inline]
+    pub(crate) fn insert(&mut self, key_group: u32, key: K, ns: N, value: S) {
+        self.group_mut(key_group).insert((key, ns), value);
+    }
+
+    #[inline]
+    pub(crate) fn remove(&mut self, key_group: u32, key: &K, ns: &N) -> Option<S> {
+        self.group_mut(key_group).remove(&EntryRef(key, ns))
+    }
+}
+
+impl<K: Key, N: Namespace, S: Send + 'static> ErasedTable for StateTable<K, N, S> {
+    fn entries_in_group(&self, offset: usize) -> usize {
+        self.groups.get(offset).map_or(0, HashMap::len)
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// Keyed state of one operator instance, kept on the heap and organised by key group.
+pub struct HeapKeyedStateBackend<K> {
+    registry: StateRegistry,
+    key_groups: KeyGroupRange,
+    max_parallelism: u32,
+    _key: std::marker::PhantomData<fn() -> K>,
+}
+
+impl<K: Key> HeapKeyedStateBackend<K> {
+    /// An empty backend for the key groups `key_groups` of a job with `max_parallelism`.
+    pub fn new(key_groups: KeyGroupRange, max_parallelism: u32) -> Self {
+        Self { registry: StateRegistry::default(), key_groups, max_parallelism, _key: std::marker::PhantomData }
+    }
+
+    /// The key groups this backend holds.
+    pub fn key_groups(&self) -> KeyGroupRange {
+        self.key_groups
+    }
+
+    /// The max parallelism its key groups are computed with.
+    pub fn max_parallelism(&self) -> u32 {
+        self.max_parallelism
+    }
+
+    /// Where states are declared.
+    pub fn registry(&mut self) -> &mut StateRegistry {
+        &mut self.registry
+    }
+
+    /// Number of entries, over all states, stored in `key_group`.
+    pub fn entries_in_key_group(&self, key_group: u32) -> usize {
+        if !self.key_groups.contains(key_group) {
+            return 0;
+        }
+        let offset = (key_group - self.key_groups.start) as usize;
+        self.registry.slots.iter().filter_map(|s| s.table.as_ref()).map(|t| t.entries_in_group(offset)).sum()
+    }
+
+    /// The table of state `index`, created on first use.
+    pub(crate) fn table<N: Namespace, S: Send + 'static>(
+        &mut self,
+        index: usize,
+    ) -> Result<&mut StateTable<K, N, S>, StateError> {
+        let range = self.key_groups;
+        let slot = self.registry.slots.get_mut(index).ok_or(StateError::UnknownHandle { index })?;
+        let table = slot.table.get_or_insert_with(|| Box::new(StateTable::<K, N, S>::new(range)));
+        let name = &slot.name;
+        table
+            .as_any_mut()
+            .downcast_mut::<StateTable<K, N, S>>()
+            .ok_or_else(|| StateError::TypeMismatch { name: name.clone() })
+    }
+}
+
+/// The state of the current key: what a handle needs for one access.
+pub struct StateScope<'a, K> {
+    pub(crate) backend: &'a mut HeapKeyedStateBackend<K>,
+    pub(crate) key: &'a K,
+    pub(crate) key_group: u32,
+}
+
+impl<'a, K: Key> StateScope<'a, K> {
+    /// A scope on `backend` for `key` in `key_group`.
+    pub fn new(backend: &'a mut HeapKeyedStateBackend<K>, key: &'a K, key_group: u32) -> Self {
+        Self { backend, key, key_group }
+    }
+}
+
+/// A context that gives access to the keyed state of its current key.
+///
+/// Implemented by the contexts of keyed functions (`KeyedProcessFunction`, keyed co-functions).
+pub trait KeyedStateAccess {
+    /// The key type of the stream.
+    type Key: Key;
+    /// The backend, scoped to the current key.
+    fn state_scope(&mut self) -> StateScope<'_, Self::Key>;
+}
+
+impl<K: Key> KeyedStateAccess for StateScope<'_, K> {
+    type Key = K;
+    fn state_scope(&mut self) -> StateScope<'_, K> {
+        StateScope { backend: self.backend, key: self.key, key_group: self.key_group }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::VoidNamespace;
+    use std::hash::{BuildHasher, Hash, Hasher};
+
+    #[test]
+    fn entry_ref_hashes_like_the_owned_pair() {
+        let builder = hashbrown::DefaultHashBuilder::default();
+        let owned = ("key".to_string(), VoidNamespace);
+        let mut a = builder.build_hasher();
+        owned.hash(&mut a);
+        let mut b = builder.build_hasher();
+        EntryRef(&owned.0, &owned.1).hash(&mut b);
+        assert_eq!(a.finish(), b.finish());
+    }
+
+    #[test]
+    fn tables_are_split_by_key_group() {
+        let mut backend = HeapKeyedStateBackend::<String>::new(KeyGroupRange::new(10, 19), 128);
+        let index = backend.registry().register::<(VoidNamespace, i64)>("count", "value").unwrap();
+        let table = backend.table::<VoidNamespace, i64>(index).unwrap();
+        table.put(12, &"a".to_string(), &VoidNamespace, 1);
+        table.put(12, &"b".to_string(), &VoidNamespace, 2);
+        table.put(15, &"a".to_string(), &VoidNamespace, 3);
+        assert_eq!(backend.entries_in_key_group(12), 2);
+        assert_eq!(backend.entries_in_key_group(15), 1);
+        assert_eq!(backend.entries_in_key_group(11), 0);
+        assert_eq!(backend.entries_in_key_group(99), 0);
+    }
+
+    #[test]
+    fn same_name_with_other_type_is_an_error() {
+        let mut registry = StateRegistry::default();
+        registry.register::<i64>("s", "value").unwrap();
+        assert_eq!(registry.register::<i64>("s", "value").unwrap(), 0);
+        assert_eq!(registry.register::<String>("s", "value"), Err(StateError::TypeMismatch { name: "s".into() }));
+        assert!(registry.register::<i64>("s", "list").is_err());
+    }
+}

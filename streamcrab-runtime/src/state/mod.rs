@@ -1,0 +1,37 @@
+//! Keyed and operator state.
+//!
+//! Keyed state is addressed by `(key group, current key, namespace, state name)` (Flink's
+//! `KeyedStateBackend`). A user function declares its states in `open()` from descriptors and
+//! gets back small handles ([`ValueState`], [`ListState`], [`MapState`], [`ReducingState`],
+//! [`AggregatingState`]). A handle holds no data: every access goes through the context of the
+//! current call, which knows the current key, so handles are `Send` and cheap to store in the
+//! function struct. Non-window state lives in [`VoidNamespace`]; windows use the window as
+//! namespace.
+//!
+//! Operator (non-keyed) state is a set of named lists per operator instance
+//! ([`OperatorListState`]), for sources and sinks.
+
+mod backend;
+mod handles;
+mod operator_state;
+
+pub use backend::{HeapKeyedStateBackend, KeyedStateAccess, StateRegistry, StateScope};
+pub use handles::{
+    AggregateFunction, AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState,
+    MapStateDescriptor, ReducingState, ReducingStateDescriptor, ValueState, ValueStateDescriptor,
+};
+pub use operator_state::{OperatorListState, OperatorStateAccess, OperatorStateStore};
+
+use std::hash::Hash;
+
+/// The namespace of state that does not belong to a window (Flink's `VoidNamespace`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VoidNamespace;
+
+/// A state namespace: [`VoidNamespace`], or a window.
+pub trait Namespace: Clone + Eq + Hash + Send + 'static {}
+impl<T: Clone + Eq + Hash + Send + 'static> Namespace for T {}
+
+/// Values that can be kept in state.
+pub trait StateValue: Clone + Send + 'static {}
+impl<T: Clone + Send + 'static> StateValue for T {}

@@ -1,0 +1,152 @@
+//! A task: one subtask of a chain, running on its own thread.
+//!
+//! The [`TaskContext`] carries what a chain needs when it is built and opened: which subtask
+//! it is, its channels, its side-output wiring and the job's cancellation flag. [`run_task`]
+//! runs a chain and turns a panic in a user function into a [`TaskError::Panic`] naming the
+//! operator whose function panicked (tracked with [`enter_operator`], one thread-local store
+//! per call).
+
+use std::any::Any;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::TaskError;
+use crate::graph::EdgeId;
+use crate::keygroup::KeyGroupRange;
+use crate::operator::OperatorId;
+
+thread_local! {
+    static CURRENT_OPERATOR: Cell<u32> = const { Cell::new(u32::MAX) };
+}
+
+/// Records that the calling thread now runs a function of operator `id`.
+#[inline(always)]
+pub fn enter_operator(id: OperatorId) {
+    CURRENT_OPERATOR.with(|c| c.set(id.0));
+}
+
+fn current_operator() -> Option<OperatorId> {
+    let id = CURRENT_OPERATOR.with(Cell::get);
+    (id != u32::MAX).then_some(OperatorId(id))
+}
+
+/// Builds the typed writer of one side output (a `Box<dyn Operator<S>>`, boxed as `Any`).
+pub(crate) type SideOutputFactory = Arc<dyn Fn(&mut TaskContext) -> Result<Box<dyn Any>, TaskError> + Send + Sync>;
+
+/// A side output of an operator that something consumes.
+#[derive(Clone)]
+pub(crate) struct SideOutputTarget {
+    pub(crate) operator: OperatorId,
+    pub(crate) tag: String,
+    pub(crate) make: SideOutputFactory,
+}
+
+/// Everything a chain sees of the task it runs in.
+pub struct TaskContext {
+    pub(crate) task_name: String,
+    pub(crate) subtask_index: u32,
+    pub(crate) parallelism: u32,
+    pub(crate) max_parallelism: u32,
+    pub(crate) operator_names: Arc<[String]>,
+    pub(crate) cancel: Arc<AtomicBool>,
+    pub(crate) inputs: HashMap<EdgeId, Box<dyn Any + Send>>,
+    pub(crate) outputs: HashMap<EdgeId, Box<dyn Any + Send>>,
+    pub(crate) side_outputs: Vec<SideOutputTarget>,
+}
+
+impl TaskContext {
+    /// A context for running a chain outside a job (operator tests): subtask `subtask_index` of
+    /// `parallelism`, with no channels.
+    pub fn standalone(task_name: &str, subtask_index: u32, parallelism: u32, max_parallelism: u32) -> Self {
+        Self {
+            task_name: task_name.to_string(),
+            subtask_index,
+            parallelism,
+            max_parallelism,
+            operator_names: Arc::from(Vec::new()),
+            cancel: Arc::new(AtomicBool::new(false)),
+            inputs: HashMap::new(),
+            outputs: HashMap::new(),
+            side_outputs: Vec::new(),
+        }
+    }
+
+    /// Name of the task (its chained operators).
+    pub fn task_name(&self) -> &str {
+        &self.task_name
+    }
+
+    /// Index of this subtask, from 0.
+    pub fn subtask_index(&self) -> u32 {
+        self.subtask_index
+    }
+
+    /// Number of subtasks of this task.
+    pub fn parallelism(&self) -> u32 {
+        self.parallelism
+    }
+
+    /// Max parallelism (number of key groups) of this task.
+    pub fn max_parallelism(&self) -> u32 {
+        self.max_parallelism
+    }
+
+    /// The key groups this subtask owns.
+    pub fn key_group_range(&self) -> KeyGroupRange {
+        KeyGroupRange::for_operator_index(self.max_parallelism, self.parallelism, self.subtask_index)
+    }
+
+    /// The name of operator `id`.
+    pub fn operator_name(&self, id: OperatorId) -> String {
+        self.operator_names.get(id.0 as usize).cloned().unwrap_or_else(|| format!("operator #{}", id.0))
+    }
+
+    /// Whether the job is being cancelled.
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn take_input<R: Send + 'static>(&mut self, edge: EdgeId) -> Option<R> {
+        self.inputs.remove(&edge).and_then(|b| b.downcast::<R>().ok()).map(|b| *b)
+    }
+
+    pub(crate) fn take_output<S: Send + 'static>(&mut self, edge: EdgeId) -> Option<S> {
+        self.outputs.remove(&edge).and_then(|b| b.downcast::<S>().ok()).map(|b| *b)
+    }
+
+    /// Registers a consumer of side output `tag` of operator `operator` (used by test harnesses).
+    pub(crate) fn add_side_output(&mut self, operator: OperatorId, tag: &str, make: SideOutputFactory) {
+        self.side_outputs.push(SideOutputTarget { operator, tag: tag.to_string(), make });
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+/// Runs `body` on `ctx`, turning a panic into [`TaskError::Panic`] with the operator's name.
+pub(crate) fn run_task(
+    ctx: &mut TaskContext,
+    body: impl FnOnce(&mut TaskContext) -> Result<(), TaskError>,
+) -> Result<(), TaskError> {
+    CURRENT_OPERATOR.with(|c| c.set(u32::MAX));
+    let names = ctx.operator_names.clone();
+    let task_name = ctx.task_name.clone();
+    match catch_unwind(AssertUnwindSafe(|| body(ctx))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let operator = current_operator().and_then(|id| names.get(id.0 as usize).cloned()).unwrap_or(task_name);
+            Err(TaskError::Panic { operator, message: panic_message(payload.as_ref()) })
+        }
+    }
+}

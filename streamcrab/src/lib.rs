@@ -1,0 +1,56 @@
+//! StreamCrab: stream processing with Apache Flink's semantics, in Rust.
+//!
+//! This is the crate jobs depend on. It re-exports the DataStream builder API, the function
+//! traits, state, sources and sinks of [`streamcrab_runtime`]; [`prelude`] has the usual imports.
+//!
+//! ```
+//! use streamcrab::prelude::*;
+//!
+//! let env = StreamExecutionEnvironment::new("wordcount");
+//! let counts = env
+//!     .from_iter(vec!["to be or not to be".to_string()])
+//!     .flat_map(|line: String| line.split_whitespace().map(String::from).collect::<Vec<_>>())
+//!     .map(|word: String| (word, 1i32))
+//!     .key_by(|(w, _): &(String, i32)| w.clone())
+//!     .sum(|(_, c): &mut (String, i32)| c)
+//!     .collect_to_vec();
+//! env.execute().unwrap();
+//! assert_eq!(counts.values().last(), Some(&("be".to_string(), 2)));
+//! ```
+
+/// The execution environment, where jobs start.
+pub mod environment {
+    pub use streamcrab_runtime::api::StreamExecutionEnvironment;
+    pub use streamcrab_runtime::executor::{JobExecutionResult, JobHandle};
+}
+
+/// Streams and their transformations.
+pub mod datastream {
+    pub use streamcrab_runtime::api::*;
+}
+
+/// User-function traits and their contexts.
+pub mod functions {
+    pub use streamcrab_runtime::context::RuntimeContext;
+    pub use streamcrab_runtime::operator::{
+        CoMapFunction, CoProcessContext, CoProcessFunction, Collector, KeyedCoProcessContext, KeyedCoProcessFunction,
+        KeyedContext, KeyedProcessFunction, OutputTag, ProcessContext, ProcessFunction,
+    };
+    pub use streamcrab_runtime::state::AggregateFunction;
+}
+
+pub use streamcrab_runtime::{data, element, error, keygroup, sink, source, state, testing};
+
+/// The common imports of a job.
+pub mod prelude {
+    pub use crate::environment::StreamExecutionEnvironment;
+    pub use crate::functions::*;
+    pub use streamcrab_runtime::data::{Data, Key};
+    pub use streamcrab_runtime::element::StreamRecord;
+    pub use streamcrab_runtime::error::{JobError, UserResult};
+    pub use streamcrab_runtime::sink::{SinkContext, SinkFunction};
+    pub use streamcrab_runtime::source::{SourceContext, SourceFunction};
+    pub use streamcrab_runtime::state::{
+        ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor,
+    };
+}
