@@ -1,0 +1,249 @@
+//! Process functions, side outputs and every kind of keyed state, end to end and on the
+//! operator harnesses.
+
+use streamcrab::functions::OutputTag;
+use streamcrab::prelude::*;
+use streamcrab::state::{
+    AggregateFunction, AggregatingState, AggregatingStateDescriptor, ListState, MapState, ReducingState, ValueState,
+};
+use streamcrab::testing::{KeyedOneInputHarness, OneInputHarness};
+
+const ODD: &str = "odd";
+
+/// Splits numbers: evens on the main output, odds (as text) on a side output.
+#[derive(Clone)]
+struct Splitter {
+    odd: OutputTag<String>,
+}
+
+impl ProcessFunction<i64, i64> for Splitter {
+    fn process_element(
+        &mut self,
+        value: i64,
+        ctx: &mut ProcessContext<'_>,
+        out: &mut Collector<'_, i64>,
+    ) -> UserResult {
+        if value % 2 == 0 {
+            out.collect(value);
+        } else {
+            ctx.output(&self.odd, format!("odd {value}"));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn side_output_reaches_its_own_stream() {
+    let env = StreamExecutionEnvironment::new("side-output");
+    let tag = OutputTag::<String>::new(ODD);
+    let main = env.from_sequence(1, 6).process(Splitter { odd: tag.clone() });
+    let odds = main.get_side_output(&tag).collect_to_vec();
+    let evens = main.collect_to_vec();
+    env.execute().unwrap();
+    assert_eq!(evens.values(), vec![2, 4, 6]);
+    assert_eq!(odds.values(), vec!["odd 1", "odd 3", "odd 5"]);
+}
+
+#[test]
+fn side_output_consumed_while_the_main_stream_is_unused() {
+    let env = StreamExecutionEnvironment::new("side-only");
+    let tag = OutputTag::<String>::new(ODD);
+    let main = env.from_sequence(1, 3).process(Splitter { odd: tag.clone() });
+    let odds = main.get_side_output(&tag).collect_to_vec();
+    env.execute().unwrap();
+    assert_eq!(odds.values(), vec!["odd 1", "odd 3"]);
+}
+
+#[test]
+fn harness_collects_main_and_side_output_with_timestamps() {
+    let tag = OutputTag::<String>::new(ODD);
+    let mut h = OneInputHarness::for_process(Splitter { odd: tag.clone() }).with_side_output(&tag);
+    h.process_element_at(1, 100).unwrap();
+    h.process_element_at(2, 200).unwrap();
+    h.process_watermark(150).unwrap();
+    h.end_input().unwrap();
+    assert_eq!(h.records(), vec![StreamRecord::with_timestamp(2, 200)]);
+    assert_eq!(h.side_output(&tag), vec![StreamRecord::with_timestamp("odd 1".to_string(), 100)]);
+    use streamcrab::element::{StreamElement, Watermark};
+    assert_eq!(
+        h.output(),
+        vec![
+            StreamElement::Record(StreamRecord::with_timestamp(2, 200)),
+            StreamElement::Watermark(Watermark(150)),
+            StreamElement::Watermark(Watermark::MAX),
+            StreamElement::End,
+        ]
+    );
+}
+
+#[derive(Clone)]
+struct Average;
+
+impl AggregateFunction<i64> for Average {
+    type Acc = (i64, i64);
+    type Out = f64;
+    fn create_accumulator(&self) -> (i64, i64) {
+        (0, 0)
+    }
+    fn add(&self, value: i64, acc: &mut (i64, i64)) {
+        acc.0 += value;
+        acc.1 += 1;
+    }
+    fn get_result(&self, acc: &(i64, i64)) -> f64 {
+        acc.0 as f64 / acc.1 as f64
+    }
+    fn merge(&self, a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
+        (a.0 + b.0, a.1 + b.1)
+    }
+}
+
+type Max = fn(i64, i64) -> i64;
+
+/// Uses every keyed state kind; emits a summary of the key's state after each element.
+#[derive(Clone, Default)]
+struct AllStates {
+    count: Option<ValueState<u32>>,
+    history: Option<ListState<i64>>,
+    seen: Option<MapState<i64, u32>>,
+    max: Option<ReducingState<i64, Max>>,
+    avg: Option<AggregatingState<i64, Average>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Summary {
+    key: String,
+    count: u32,
+    history: Vec<i64>,
+    distinct: usize,
+    max: i64,
+    avg: f64,
+}
+
+impl KeyedProcessFunction<String, (String, i64), Summary> for AllStates {
+    fn open(&mut self, ctx: &mut RuntimeContext<'_>) -> UserResult {
+        self.count = Some(ctx.get_state(&ValueStateDescriptor::new("count"))?);
+        self.history = Some(ctx.get_list_state(&ListStateDescriptor::new("history"))?);
+        self.seen = Some(ctx.get_map_state(&MapStateDescriptor::new("seen"))?);
+        self.max = Some(ctx.get_reducing_state(&ReducingStateDescriptor::new("max", i64::max as Max))?);
+        self.avg = Some(ctx.get_aggregating_state(&AggregatingStateDescriptor::new("avg", Average))?);
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        (key, v): (String, i64),
+        ctx: &mut KeyedContext<'_, String>,
+        out: &mut Collector<'_, Summary>,
+    ) -> UserResult {
+        assert_eq!(ctx.current_key(), &key);
+        let (count, history, seen) = (self.count.unwrap(), self.history.unwrap(), self.seen.unwrap());
+        let (max, avg) = (self.max.clone().unwrap(), self.avg.clone().unwrap());
+        let c = count.value(ctx)?.unwrap_or(0) + 1;
+        count.update(ctx, c)?;
+        history.add(ctx, v)?;
+        let n = seen.get(ctx, &v)?.unwrap_or(0);
+        seen.put(ctx, v, n + 1)?;
+        max.add(ctx, v)?;
+        avg.add(ctx, v)?;
+        out.collect(Summary {
+            key,
+            count: c,
+            history: history.get(ctx)?,
+            distinct: seen.entries(ctx)?.len(),
+            max: max.get(ctx)?.unwrap_or(i64::MIN),
+            avg: avg.get(ctx)?.unwrap_or(f64::NAN),
+        });
+        Ok(())
+    }
+}
+
+fn summaries_expected(input: &[(String, i64)]) -> Vec<Summary> {
+    let mut per_key: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    input
+        .iter()
+        .map(|(k, v)| {
+            let h = per_key.entry(k.clone()).or_default();
+            h.push(*v);
+            let mut distinct = h.clone();
+            distinct.sort();
+            distinct.dedup();
+            Summary {
+                key: k.clone(),
+                count: h.len() as u32,
+                history: h.clone(),
+                distinct: distinct.len(),
+                max: *h.iter().max().unwrap(),
+                avg: h.iter().sum::<i64>() as f64 / h.len() as f64,
+            }
+        })
+        .collect()
+}
+
+fn state_input() -> Vec<(String, i64)> {
+    [("a", 3), ("b", 10), ("a", 3), ("a", 8), ("b", -2)].into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+#[test]
+fn keyed_state_of_every_kind_is_scoped_to_the_current_key_in_the_harness() {
+    let input = state_input();
+    let mut h = KeyedOneInputHarness::for_keyed_process(|(k, _): &(String, i64)| k.clone(), AllStates::default());
+    for element in input.clone() {
+        h.process_element(element).unwrap();
+    }
+    assert_eq!(h.values(), summaries_expected(&input));
+}
+
+#[test]
+fn keyed_state_of_every_kind_end_to_end_at_parallelism_two() {
+    let input = state_input();
+    let env = StreamExecutionEnvironment::new("states");
+    env.set_parallelism(2);
+    let out = env
+        .from_iter(input.clone())
+        .key_by(|(k, _): &(String, i64)| k.clone())
+        .process(AllStates::default())
+        .collect_to_vec();
+    env.execute().unwrap();
+    let mut got = out.values();
+    let mut expected = summaries_expected(&input);
+    let order = |s: &Summary| (s.key.clone(), s.count);
+    got.sort_by_key(order);
+    expected.sort_by_key(order);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn keyed_state_outside_a_keyed_stream_is_a_typed_error() {
+    #[derive(Clone)]
+    struct NeedsKey;
+    impl ProcessFunction<i64, i64> for NeedsKey {
+        fn open(&mut self, ctx: &mut RuntimeContext<'_>) -> UserResult {
+            ctx.get_state(&ValueStateDescriptor::<i64>::new("oops"))?;
+            Ok(())
+        }
+        fn process_element(&mut self, v: i64, _: &mut ProcessContext<'_>, out: &mut Collector<'_, i64>) -> UserResult {
+            out.collect(v);
+            Ok(())
+        }
+    }
+    let env = StreamExecutionEnvironment::new("not-keyed");
+    env.from_sequence(1, 2).process(NeedsKey).name("needs a key").collect_to_vec();
+    let err = env.execute().unwrap_err().to_string();
+    assert!(err.contains("needs a key") && err.contains("only available on a keyed stream"), "{err}");
+}
+
+#[test]
+fn rolling_reduce_harness_keeps_timestamps() {
+    let mut h = KeyedOneInputHarness::for_reduce(|(k, _): &(char, i32)| *k, |(k, a), (_, b)| (k, a + b));
+    h.process_element_at(('x', 1), 10).unwrap();
+    h.process_element_at(('x', 2), 20).unwrap();
+    h.process_element_at(('y', 5), 30).unwrap();
+    assert_eq!(
+        h.records(),
+        vec![
+            StreamRecord::with_timestamp(('x', 1), 10),
+            StreamRecord::with_timestamp(('x', 3), 20),
+            StreamRecord::with_timestamp(('y', 5), 30),
+        ]
+    );
+}
