@@ -48,7 +48,7 @@ where
     fn run<O: Operator<T>>(self, mut chain: O, ctx: &mut TaskContext) -> Result<(), TaskError> {
         chain.open(ctx)?;
         for (i, value) in self.items.into_iter().enumerate() {
-            if i as u64 % CANCEL_CHECK_EVERY == 0 && ctx.is_cancelled() {
+            if (i as u64).is_multiple_of(CANCEL_CHECK_EVERY) && ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
             chain.process(StreamRecord::new(value))?;
@@ -73,7 +73,7 @@ impl SequenceSource {
     /// The part of the sequence subtask `index` of `parallelism` emits.
     pub fn split(&self, index: u32, parallelism: u32) -> std::ops::RangeInclusive<i64> {
         if self.end < self.start {
-            return 1..=0;
+            return std::ops::RangeInclusive::new(self.start, self.end);
         }
         let total = (self.end as i128 - self.start as i128) + 1;
         let (i, p) = (i128::from(index), i128::from(parallelism));
@@ -192,7 +192,7 @@ impl ChainHead<String> for TextFileSource {
         let file = File::open(&self.path).map_err(io_error)?;
         chain.open(ctx)?;
         for (i, line) in BufReader::new(file).lines().enumerate() {
-            if i as u64 % CANCEL_CHECK_EVERY == 0 && ctx.is_cancelled() {
+            if (i as u64).is_multiple_of(CANCEL_CHECK_EVERY) && ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
             let line = line.map_err(|source| TaskError::Io {

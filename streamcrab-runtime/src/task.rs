@@ -1,7 +1,7 @@
 //! A task: one subtask of a chain, running on its own thread.
 //!
 //! The [`TaskContext`] carries what a chain needs when it is built and opened: which subtask
-//! it is, its channels, its side-output wiring and the job's cancellation flag. [`run_task`]
+//! it is, its channels, its side-output wiring and the job's cancellation flag. `run_task`
 //! runs a chain and turns a panic in a user function into a [`TaskError::Panic`] naming the
 //! operator whose function panicked (tracked with [`enter_operator`], one thread-local store
 //! per call).

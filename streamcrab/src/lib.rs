@@ -39,7 +39,7 @@ pub mod functions {
     pub use streamcrab_runtime::state::AggregateFunction;
 }
 
-pub use streamcrab_runtime::{data, element, error, keygroup, sink, source, state, testing};
+pub use streamcrab_runtime::{data, element, error, exchange, keygroup, sink, source, state, testing};
 
 /// The common imports of a job.
 pub mod prelude {

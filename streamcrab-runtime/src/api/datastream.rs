@@ -35,8 +35,11 @@ use crate::sink::{CollectTail, CollectedResults, PrintSink, SinkFunction, SinkTa
 /// `fn f<M: Data, H: ChainHead<M>, L: Stage<M, String>>(s: DataStream<String, M, H, L>)`.
 pub struct DataStream<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> {
     env: StreamExecutionEnvironment,
-    parts: Rc<RefCell<Option<Parts<T, M, H, L>>>>,
+    parts: SharedParts<T, M, H, L>,
 }
+
+/// The open chain of a stream, shared with the environment until it is closed.
+type SharedParts<T, M, H, L> = Rc<RefCell<Option<Parts<T, M, H, L>>>>;
 
 /// A stream straight out of a source.
 pub type SourceStream<T, H> = DataStream<T, T, H, Identity>;

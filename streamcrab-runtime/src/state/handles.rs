@@ -12,10 +12,13 @@ use super::{KeyedStateAccess, Namespace, StateScope, StateValue, VoidNamespace};
 use crate::data::Key;
 use crate::error::StateError;
 
+/// A state's table with the current key group and key.
+type ScopedTable<'a, K, N, S> = (&'a mut StateTable<K, N, S>, u32, &'a K);
+
 fn table_of<'a, K: Key, N: Namespace, S: Send + 'static>(
     scope: StateScope<'a, K>,
     index: usize,
-) -> Result<(&'a mut StateTable<K, N, S>, u32, &'a K), StateError> {
+) -> Result<ScopedTable<'a, K, N, S>, StateError> {
     let StateScope { backend, key, key_group } = scope;
     Ok((backend.table::<N, S>(index)?, key_group, key))
 }
