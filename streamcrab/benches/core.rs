@@ -1,0 +1,223 @@
+//! Throughput of the runtime core beside a hand-written loop of the same computation, in the
+//! same run: WordCount (flat_map -> key_by -> rolling sum) at parallelism 1 and 2, and a
+//! map -> filter -> map chain over `from_sequence`. Inputs and checksums are those of
+//! `../shared/bench/flink` (`mix64`, the 10,000-word vocabulary), so the checksums can be
+//! compared with Flink's for the same `n`.
+//!
+//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [runs=N]`
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use streamcrab::prelude::*;
+
+fn mix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn fnv1a64(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn vocabulary() -> Vec<String> {
+    (0..10_000u64)
+        .map(|k| {
+            let mut word: String =
+                [(k / 676) % 26, (k / 26) % 26, k % 26].iter().map(|d| char::from(b'a' + *d as u8)).collect();
+            let mut h = mix64(!k);
+            for _ in 0..h % 6 {
+                h = mix64(h);
+                word.push(char::from(b'a' + (h % 26) as u8));
+            }
+            word
+        })
+        .collect()
+}
+
+fn line(vocab: &[String], i: u64) -> String {
+    let mut line = String::with_capacity(100);
+    for j in 0..10 {
+        if j > 0 {
+            line.push(' ');
+        }
+        line.push_str(&vocab[(mix64(10 * i + j) % 10_000) as usize]);
+    }
+    line
+}
+
+fn word_checksum(word: &str, count: u64) -> u64 {
+    mix64(fnv1a64(word) ^ mix64(count))
+}
+
+#[derive(Clone)]
+struct ChecksumSink {
+    total: Arc<AtomicU64>,
+    count: Arc<AtomicU64>,
+    local: (u64, u64),
+}
+
+impl ChecksumSink {
+    fn new() -> Self {
+        Self { total: Arc::default(), count: Arc::default(), local: (0, 0) }
+    }
+    fn result(&self) -> (u64, u64) {
+        (self.count.load(Ordering::SeqCst), self.total.load(Ordering::SeqCst))
+    }
+}
+
+trait Checksum {
+    fn checksum(&self) -> u64;
+}
+
+impl Checksum for (String, u64) {
+    fn checksum(&self) -> u64 {
+        word_checksum(&self.0, self.1)
+    }
+}
+
+impl Checksum for u64 {
+    fn checksum(&self) -> u64 {
+        mix64(*self)
+    }
+}
+
+impl<T: Checksum> SinkFunction<T> for ChecksumSink {
+    fn invoke(&mut self, value: T, _ctx: &mut SinkContext<'_>) -> UserResult {
+        self.local.0 += 1;
+        self.local.1 = self.local.1.wrapping_add(value.checksum());
+        Ok(())
+    }
+    fn finish(&mut self) -> UserResult {
+        self.count.fetch_add(self.local.0, Ordering::SeqCst);
+        self.total.fetch_add(self.local.1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+type Outcome = (Duration, (u64, u64));
+
+fn wordcount_engine(lines: u64, parallelism: u32) -> Outcome {
+    let vocab = Arc::new(vocabulary());
+    let sink = ChecksumSink::new();
+    let env = StreamExecutionEnvironment::new("wordcount");
+    env.set_parallelism(parallelism);
+    env.from_fn(move |i| (i < lines).then(|| line(&vocab, i)))
+        .flat_map(|l: String| l.split(' ').map(|w| (w.to_string(), 1u64)).collect::<Vec<_>>())
+        .key_by(|(w, _): &(String, u64)| w.clone())
+        .sum(|(_, c): &mut (String, u64)| c)
+        .add_sink(sink.clone());
+    let start = Instant::now();
+    env.execute().expect("wordcount job");
+    (start.elapsed(), sink.result())
+}
+
+fn wordcount_hand(lines: u64) -> Outcome {
+    let vocab = vocabulary();
+    let start = Instant::now();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let (mut n, mut total) = (0u64, 0u64);
+    for i in 0..lines {
+        for word in line(&vocab, i).split(' ') {
+            let c = counts.entry(word.to_string()).or_insert(0);
+            *c += 1;
+            n += 1;
+            total = total.wrapping_add(word_checksum(word, *c));
+        }
+    }
+    (start.elapsed(), (n, black_box(total)))
+}
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn mapfilter_engine(longs: u64) -> Outcome {
+    let sink = ChecksumSink::new();
+    let env = StreamExecutionEnvironment::new("mapfilter");
+    env.from_sequence(0, longs as i64 - 1)
+        .map(|x: i64| (x as u64).wrapping_mul(GOLDEN))
+        .filter(|x: &u64| x & 3 != 0)
+        .map(|x: u64| x ^ (x >> 29))
+        .add_sink(sink.clone());
+    let start = Instant::now();
+    env.execute().expect("mapfilter job");
+    (start.elapsed(), sink.result())
+}
+
+fn mapfilter_hand(longs: u64) -> Outcome {
+    let start = Instant::now();
+    let (mut n, mut total) = (0u64, 0u64);
+    for x in 0..black_box(longs) {
+        let x = x.wrapping_mul(GOLDEN);
+        if x & 3 != 0 {
+            let y = x ^ (x >> 29);
+            n += 1;
+            total = total.wrapping_add(mix64(y));
+        }
+    }
+    (start.elapsed(), (n, black_box(total)))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Checksums Flink computed for the same jobs and `n` (../shared/bench/flink/README.md).
+fn flink_checksum(job: &str, n: u64) -> Option<(u64, u64)> {
+    match (job, n) {
+        ("wordcount", 200_000) => Some((2_000_000, 5_209_496_234_821_382_903)),
+        ("wordcount", 2_000_000) => Some((20_000_000, 4_268_405_462_986_879_544)),
+        ("mapfilter", 1_000_000) => Some((750_000, 7_299_906_173_704_765_867)),
+        ("mapfilter", 300_000_000) => Some((225_000_000, 4_490_388_647_967_883_129)),
+        _ => None,
+    }
+}
+
+type Job = Box<dyn Fn() -> Outcome>;
+
+fn main() {
+    let (mut lines, mut longs, mut runs) = (2_000_000u64, 300_000_000u64, 5usize);
+    for arg in std::env::args().skip(1) {
+        match arg.split_once('=') {
+            Some(("lines", v)) => lines = v.parse().expect("lines=N"),
+            Some(("longs", v)) => longs = v.parse().expect("longs=N"),
+            Some(("runs", v)) => runs = v.parse().expect("runs=N"),
+            _ => {} // cargo bench passes `--bench`
+        }
+    }
+    let configs: Vec<(&str, &str, u64, Job)> = vec![
+        ("wordcount", "hand-written loop", lines, Box::new(move || wordcount_hand(lines))),
+        ("wordcount", "builder p=1", lines, Box::new(move || wordcount_engine(lines, 1))),
+        ("wordcount", "builder p=2", lines, Box::new(move || wordcount_engine(lines, 2))),
+        ("mapfilter", "hand-written loop", longs, Box::new(move || mapfilter_hand(longs))),
+        ("mapfilter", "builder p=1", longs, Box::new(move || mapfilter_engine(longs))),
+    ];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    // Interleave the configurations so machine noise hits them alike.
+    for _ in 0..runs {
+        for (i, (job, name, n, run)) in configs.iter().enumerate() {
+            let (elapsed, (count, checksum)) = run();
+            if let Some(want) = flink_checksum(job, *n) {
+                assert_eq!((count, checksum), want, "{job} {name}: checksum differs from Flink's");
+            }
+            // WordCount counts words (10 per line), MapFilter source longs, as the Flink side does.
+            let records = if *job == "wordcount" { n * 10 } else { *n };
+            rates[i].push(records as f64 / elapsed.as_secs_f64());
+        }
+    }
+    println!("median of {runs} runs; records/s = words/s (WordCount) or source longs/s (MapFilter)");
+    println!("{:<10} {:<18} {:>12} {:>16} {:>9}", "job", "config", "n", "records/s", "vs loop");
+    let mut floor = 0.0;
+    for ((job, name, n, _), r) in configs.iter().zip(rates) {
+        let m = median(r);
+        if name.starts_with("hand") {
+            floor = m;
+        }
+        println!("{job:<10} {name:<18} {n:>12} {m:>16.0} {:>8.2}x", m / floor);
+    }
+}
