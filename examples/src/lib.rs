@@ -1,2 +1,4 @@
-//! Runnable StreamCrab jobs (see the `[[example]]` targets of this package). Each one is also
-//! run by the tests in `tests/`.
+//! Runnable StreamCrab jobs (the `[[example]]` targets of this package, each also run by the
+//! tests in `tests/`) and the conformance runner (`streamcrab-conformance`).
+
+pub mod conformance;

@@ -69,6 +69,14 @@ pub enum ConfigError {
         /// The second operator with it.
         second: String,
     },
+    /// Invalid window parameters.
+    #[error("operator '{operator}': {reason}")]
+    InvalidWindow {
+        /// The window operator.
+        operator: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The job has no operator to run.
     #[error("the job '{job}' has no sink or operator to execute")]
     EmptyJob {
@@ -163,6 +171,24 @@ pub enum TaskError {
         operator: String,
         /// The output tag.
         tag: String,
+    },
+    /// A record without an event timestamp reached an event-time operator.
+    #[error(
+        "operator '{operator}' needs event timestamps, but a record has none: assign them with assign_timestamps_and_watermarks or emit them from the source"
+    )]
+    MissingTimestamp {
+        /// The event-time operator.
+        operator: String,
+    },
+    /// Merging session windows would move a window's end before the watermark.
+    #[error(
+        "operator '{operator}': the end timestamp of an event-time window cannot become earlier than the current watermark by merging (window {window})"
+    )]
+    LateMerge {
+        /// The window operator.
+        operator: String,
+        /// The merged window.
+        window: String,
     },
     /// The job graph was wired inconsistently (a bug in StreamCrab, not in the job).
     #[error("internal wiring error: {what}")]

@@ -15,6 +15,7 @@ use crossbeam_channel::unbounded;
 
 use crate::error::{ConfigErrors, JobError, TaskError};
 use crate::graph::{EdgeId, EdgeSource, JobGraph};
+use crate::metrics::JobMetrics;
 use crate::task::{SideOutputTarget, TaskContext, run_task};
 
 /// What a finished job reports (Flink's `JobExecutionResult`).
@@ -22,12 +23,18 @@ use crate::task::{SideOutputTarget, TaskContext, run_task};
 pub struct JobExecutionResult {
     job_name: String,
     net_runtime: Duration,
+    metrics: JobMetrics,
 }
 
 impl JobExecutionResult {
     /// The job's name.
     pub fn job_name(&self) -> &str {
         &self.job_name
+    }
+
+    /// The counters operators reported (such as `numLateRecordsDropped`).
+    pub fn metrics(&self) -> &JobMetrics {
+        &self.metrics
     }
 
     /// Wall-clock time from the start of the first task to the end of the last.
@@ -79,6 +86,7 @@ struct TaskOutcome {
 pub(crate) fn start(graph: JobGraph) -> Result<JobHandle, JobError> {
     let planned = graph.plan().map_err(|errors| JobError::InvalidJob(ConfigErrors(errors)))?;
     let cancel = Arc::new(AtomicBool::new(false));
+    let metrics = JobMetrics::default();
     let operator_names: Arc<[String]> = graph.operators.iter().map(|o| o.name.clone()).collect();
 
     let mut contexts: Vec<Vec<TaskContext>> = planned
@@ -95,6 +103,7 @@ pub(crate) fn start(graph: JobGraph) -> Result<JobHandle, JobError> {
                     inputs: HashMap::new(),
                     outputs: HashMap::new(),
                     side_outputs: Vec::new(),
+                    metrics: metrics.clone(),
                 })
                 .collect()
         })
@@ -190,7 +199,7 @@ pub(crate) fn start(graph: JobGraph) -> Result<JobHandle, JobError> {
                     Err(JobError::TaskFailed { task, subtask, parallelism, source })
                 }
                 _ if user_flag.load(Ordering::SeqCst) => Err(JobError::Cancelled),
-                _ => Ok(JobExecutionResult { job_name, net_runtime }),
+                _ => Ok(JobExecutionResult { job_name, net_runtime, metrics }),
             }
         })
         .map_err(|source| JobError::Spawn { task: "job monitor".into(), source })?;

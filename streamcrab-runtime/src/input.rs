@@ -132,6 +132,8 @@ fn wait_batch<A: Send + 'static, B: Send + 'static>(
         if let Some(received) = next_batch(first, second, true)? {
             return Ok(received);
         }
+        // Nothing arrived for a poll interval: let operators act on processing time.
+        flush()?;
     }
 }
 

@@ -184,17 +184,18 @@ impl<T: Debug> SinkFunction<T> for PrintSink {
 /// The records a collecting sink received, readable once the job has finished.
 pub struct CollectedResults<T> {
     records: Arc<Mutex<Vec<StreamRecord<T>>>>,
+    watermarks: Arc<Mutex<Vec<i64>>>,
 }
 
 impl<T> Clone for CollectedResults<T> {
     fn clone(&self) -> Self {
-        Self { records: self.records.clone() }
+        Self { records: self.records.clone(), watermarks: self.watermarks.clone() }
     }
 }
 
 impl<T> Default for CollectedResults<T> {
     fn default() -> Self {
-        Self { records: Arc::new(Mutex::new(Vec::new())) }
+        Self { records: Arc::new(Mutex::new(Vec::new())), watermarks: Arc::new(Mutex::new(Vec::new())) }
     }
 }
 
@@ -208,6 +209,12 @@ impl<T: Clone> CollectedResults<T> {
     /// The values received so far.
     pub fn values(&self) -> Vec<T> {
         self.records().into_iter().map(|r| r.value).collect()
+    }
+
+    /// The watermarks that reached the sink, in arrival order (interleaved over subtasks when
+    /// the sink is parallel).
+    pub fn watermarks(&self) -> Vec<i64> {
+        self.watermarks.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Number of records received so far.
@@ -260,7 +267,9 @@ impl<T> Operator<T> for CollectOperator<T> {
         self.buffer.push(record);
         Ok(())
     }
-    fn process_watermark(&mut self, _watermark: Watermark) -> Result<(), TaskError> {
+    fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.flush()?;
+        self.results.watermarks.lock().unwrap_or_else(PoisonError::into_inner).push(watermark.0);
         Ok(())
     }
     fn process_watermark_status(&mut self, _status: WatermarkStatus) -> Result<(), TaskError> {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::context::RuntimeContext;
-use crate::element::{StreamRecord, Watermark};
+use crate::element::{StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::input::ChainHead;
 use crate::operator::{Operator, OperatorId};
@@ -220,6 +220,7 @@ pub struct SourceContext<'a, T> {
     timer: FlushTimer,
     id: OperatorId,
     error: Option<TaskError>,
+    idle: bool,
 }
 
 impl<T> SourceContext<'_, T> {
@@ -233,7 +234,38 @@ impl<T> SourceContext<'_, T> {
         self.emit(StreamRecord::with_timestamp(value, timestamp))
     }
 
+    /// Emits a watermark: no record with a timestamp `<= watermark` follows from this source.
+    pub fn emit_watermark(&mut self, watermark: i64) -> Result<(), SourceStopped> {
+        self.send(true, |chain| chain.process_watermark(Watermark(watermark)))
+    }
+
+    /// Hands what the source emitted so far downstream now, instead of when a batch fills or
+    /// the buffer timeout passes.
+    pub fn flush(&mut self) -> Result<(), SourceStopped> {
+        self.send(false, |chain| chain.flush())
+    }
+
+    /// Declares the source temporarily idle: it no longer holds back the watermark downstream
+    /// until it emits again (Flink's `markAsTemporarilyIdle`).
+    pub fn mark_idle(&mut self) -> Result<(), SourceStopped> {
+        if self.idle {
+            return Ok(());
+        }
+        self.send(false, |chain| chain.process_watermark_status(WatermarkStatus::Idle))?;
+        self.idle = true;
+        Ok(())
+    }
+
     fn emit(&mut self, record: StreamRecord<T>) -> Result<(), SourceStopped> {
+        self.send(true, |chain| chain.process(record))
+    }
+
+    /// Runs `f` on the chain; `activates`: an idle source turns active first.
+    fn send(
+        &mut self,
+        activates: bool,
+        f: impl FnOnce(&mut dyn Operator<T>) -> Result<(), TaskError>,
+    ) -> Result<(), SourceStopped> {
         if self.error.is_some() {
             return Err(SourceStopped);
         }
@@ -241,7 +273,11 @@ impl<T> SourceContext<'_, T> {
             self.error = Some(TaskError::Cancelled);
             return Err(SourceStopped);
         }
-        let result = self.chain.process(record).and_then(|()| self.timer.tick(self.chain));
+        let mut result = Ok(());
+        if activates && std::mem::take(&mut self.idle) {
+            result = self.chain.process_watermark_status(WatermarkStatus::Active);
+        }
+        let result = result.and_then(|()| f(self.chain)).and_then(|()| self.timer.tick(self.chain));
         enter_operator(self.id);
         result.map_err(|e| {
             self.error = Some(e);
@@ -311,12 +347,18 @@ impl<T, S: SourceFunction<T>> ChainHead<T> for FunctionSource<S> {
             timer: FlushTimer::new(),
             id: self.id,
             error: None,
+            idle: false,
         };
         let result = function.run(&mut source_ctx);
         if let Some(e) = source_ctx.error.take() {
             return Err(e);
         }
+        let idle = source_ctx.idle;
         result.map_err(|source| TaskError::User { operator: name, source })?;
+        if idle {
+            // An ending source turns active so that its final watermark counts downstream.
+            chain.process_watermark_status(WatermarkStatus::Active)?;
+        }
         end_of_input(&mut chain)
     }
 }

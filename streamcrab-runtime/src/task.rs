@@ -55,6 +55,7 @@ pub struct TaskContext {
     pub(crate) inputs: HashMap<EdgeId, Box<dyn Any + Send>>,
     pub(crate) outputs: HashMap<EdgeId, Box<dyn Any + Send>>,
     pub(crate) side_outputs: Vec<SideOutputTarget>,
+    pub(crate) metrics: crate::metrics::JobMetrics,
 }
 
 impl TaskContext {
@@ -71,6 +72,7 @@ impl TaskContext {
             inputs: HashMap::new(),
             outputs: HashMap::new(),
             side_outputs: Vec::new(),
+            metrics: crate::metrics::JobMetrics::default(),
         }
     }
 
@@ -102,6 +104,11 @@ impl TaskContext {
     /// The name of operator `id`.
     pub fn operator_name(&self, id: OperatorId) -> String {
         self.operator_names.get(id.0 as usize).cloned().unwrap_or_else(|| format!("operator #{}", id.0))
+    }
+
+    /// The job's counters.
+    pub fn metrics(&self) -> &crate::metrics::JobMetrics {
+        &self.metrics
     }
 
     /// Whether the job is being cancelled.

@@ -39,7 +39,10 @@ pub mod functions {
     pub use streamcrab_runtime::state::AggregateFunction;
 }
 
-pub use streamcrab_runtime::{data, element, error, exchange, keygroup, sink, source, state, testing};
+pub use streamcrab_runtime::{
+    data, element, error, exchange, input, keygroup, metrics, operator, sink, source, state, testing, timer, valve,
+    watermark, window,
+};
 
 /// The common imports of a job.
 pub mod prelude {

@@ -191,6 +191,19 @@ impl<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> DataStream<T, M, H, L> {
         self.push("Process", |id| ProcessStage::new(function, id))
     }
 
+    /// Assigns event timestamps and generates watermarks (Flink's
+    /// `assignTimestampsAndWatermarks`).
+    pub fn assign_timestamps_and_watermarks<G, A>(
+        self,
+        strategy: crate::watermark::WatermarkStrategy<G, A>,
+    ) -> Next<T, T, M, H, L, crate::watermark::TimestampsStage<G, A, T>>
+    where
+        G: crate::watermark::WatermarkGenerator,
+        A: crate::watermark::TimestampAssigner<T>,
+    {
+        self.push("Timestamps/Watermarks", |id| crate::watermark::TimestampsStage::new(strategy, id))
+    }
+
     /// Partitions the stream by the key `key_selector` returns (Flink's `keyBy`): every key goes
     /// to the subtask owning its key group.
     pub fn key_by<K: Key, KS>(self, key_selector: KS) -> KeyedStream<T, K, KS, M, H, L>

@@ -9,6 +9,7 @@ mod datastream;
 mod environment;
 mod keyed;
 mod sink;
+mod windowed;
 
 pub use chain::{Committed, EitherHead, OpHead};
 pub use connected::{CoStream, ConnectedKeyedStreams, ConnectedStreams};
@@ -16,3 +17,4 @@ pub use datastream::{DataStream, ExchangeStream, Next, SourceStream};
 pub use environment::StreamExecutionEnvironment;
 pub use keyed::{KeyedNext, KeyedStream};
 pub use sink::DataStreamSink;
+pub use windowed::{AllKey, AllKeySelector, WindowNext, WindowedStream};

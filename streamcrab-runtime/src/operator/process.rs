@@ -9,8 +9,9 @@ use crate::data::Key;
 use crate::element::{StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::keygroup::assign_to_key_group;
-use crate::state::{HeapKeyedStateBackend, KeyedStateAccess, OperatorStateStore, StateScope};
+use crate::state::{HeapKeyedStateBackend, KeyedStateAccess, OperatorStateStore, StateScope, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
+use crate::timer::TimerService;
 
 /// Hands a function's outputs to the rest of the chain. Records keep the input's timestamp
 /// unless emitted with [`Collector::collect_with_timestamp`].
@@ -104,6 +105,7 @@ pub struct KeyedContext<'a, K> {
     key: &'a K,
     key_group: u32,
     backend: &'a mut HeapKeyedStateBackend<K>,
+    timers: &'a mut TimerService<K, VoidNamespace>,
     side: SideOutputPort<'a>,
 }
 
@@ -121,6 +123,22 @@ impl<K: Key> KeyedContext<'_, K> {
     /// Emits `value` to the side output `tag`, with the current timestamp.
     pub fn output<T: Clone + 'static>(&mut self, tag: &OutputTag<T>, value: T) {
         self.side.emit(tag, value);
+    }
+
+    /// The operator's current event-time watermark.
+    pub fn current_watermark(&self) -> i64 {
+        self.timers.current_watermark()
+    }
+
+    /// Registers an event-time timer for the current key at `timestamp`: `on_timer` runs once
+    /// the watermark reaches it (once per key and timestamp, however often registered).
+    pub fn register_event_time_timer(&mut self, timestamp: i64) {
+        self.timers.register(self.key, &VoidNamespace, timestamp);
+    }
+
+    /// Deletes the current key's event-time timer at `timestamp`, if any.
+    pub fn delete_event_time_timer(&mut self, timestamp: i64) {
+        self.timers.delete(self.key, &VoidNamespace, timestamp);
     }
 }
 
@@ -140,6 +158,12 @@ pub trait KeyedProcessFunction<K, I, O>: Clone + Send + 'static {
     }
     /// Called for every element, with the element's key as current key.
     fn process_element(&mut self, value: I, ctx: &mut KeyedContext<'_, K>, out: &mut Collector<'_, O>) -> UserResult;
+
+    /// Called when an event-time timer of the current key fires; `ctx.timestamp()` and the
+    /// timestamp of what it emits are the timer's timestamp.
+    fn on_timer(&mut self, _timestamp: i64, _ctx: &mut KeyedContext<'_, K>, _out: &mut Collector<'_, O>) -> UserResult {
+        Ok(())
+    }
 }
 
 /// The stage of a `process` operator.
@@ -280,6 +304,7 @@ pub struct KeyedProcessOperator<K, KS, F, O, N> {
     id: OperatorId,
     name: String,
     backend: HeapKeyedStateBackend<K>,
+    timers: TimerService<K, VoidNamespace>,
     side: SideOutputs,
     operator_state: OperatorStateStore,
     next: N,
@@ -301,6 +326,7 @@ where
             id: self.id,
             name: String::new(),
             backend: HeapKeyedStateBackend::new(crate::keygroup::KeyGroupRange::new(0, 0), 1),
+            timers: TimerService::default(),
             side: SideOutputs::default(),
             operator_state: OperatorStateStore::default(),
             next,
@@ -337,11 +363,45 @@ where
             key: &key,
             key_group,
             backend: &mut self.backend,
+            timers: &mut self.timers,
             side: SideOutputPort::new(&mut self.side, record.timestamp),
         };
         let result = self.function.process_element(record.value, &mut ctx, &mut out);
         settle(result, out.take_error(), ctx.side.error, &self.name)
     }
 
-    forward_control_with_side_outputs!();
+    fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.timers.advance_watermark(watermark.0);
+        while let Some(timer) = self.timers.poll_due() {
+            enter_operator(self.id);
+            let key_group = assign_to_key_group(&timer.key, self.backend.max_parallelism());
+            let mut out = Collector::new(&mut self.next, Some(timer.timestamp), self.id);
+            let mut ctx = KeyedContext {
+                key: &timer.key,
+                key_group,
+                backend: &mut self.backend,
+                timers: &mut self.timers,
+                side: SideOutputPort::new(&mut self.side, Some(timer.timestamp)),
+            };
+            let result = self.function.on_timer(timer.timestamp, &mut ctx, &mut out);
+            settle(result, out.take_error(), ctx.side.error, &self.name)?;
+        }
+        self.side.watermark(watermark)?;
+        self.next.process_watermark(watermark)
+    }
+
+    fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {
+        self.side.status(status)?;
+        self.next.process_watermark_status(status)
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.side.flush()?;
+        self.next.flush()
+    }
+
+    fn finish(&mut self) -> Result<(), TaskError> {
+        self.side.finish()?;
+        self.next.finish()
+    }
 }

@@ -15,6 +15,7 @@ mod backend;
 mod handles;
 mod operator_state;
 
+pub(crate) use backend::StateTable;
 pub use backend::{HeapKeyedStateBackend, KeyedStateAccess, StateRegistry, StateScope};
 pub use handles::{
     AggregateFunction, AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState,

@@ -1,0 +1,110 @@
+//! Event-time timers per key and namespace (Flink's `InternalTimerServiceImpl`).
+//!
+//! At most one timer exists per `(key, namespace, timestamp)`: registering it again is a
+//! no-op, deleting a missing one too. Advancing the watermark to `w` pops timers in timestamp
+//! order (insertion order among equal timestamps) while `timestamp <= w`; a timer registered
+//! while firing with a timestamp `<= w` fires in the same advance.
+
+use std::collections::{BTreeMap, HashSet};
+use std::hash::Hash;
+
+/// A timer that is due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timer<K, N> {
+    /// When it fires.
+    pub timestamp: i64,
+    /// The key it was registered for.
+    pub key: K,
+    /// Its namespace (a window, or `VoidNamespace`).
+    pub namespace: N,
+}
+
+/// The event-time timers of one operator instance.
+pub struct TimerService<K, N> {
+    queue: BTreeMap<i64, Vec<(K, N)>>,
+    registered: HashSet<(K, N, i64)>,
+    current_watermark: i64,
+}
+
+impl<K, N> Default for TimerService<K, N> {
+    fn default() -> Self {
+        Self { queue: BTreeMap::new(), registered: HashSet::new(), current_watermark: i64::MIN }
+    }
+}
+
+impl<K: Clone + Eq + Hash, N: Clone + Eq + Hash> TimerService<K, N> {
+    /// The watermark the service last advanced to.
+    pub fn current_watermark(&self) -> i64 {
+        self.current_watermark
+    }
+
+    /// Registers a timer for `key` in `namespace` at `timestamp` (no-op if it exists).
+    pub fn register(&mut self, key: &K, namespace: &N, timestamp: i64) {
+        if self.registered.insert((key.clone(), namespace.clone(), timestamp)) {
+            self.queue.entry(timestamp).or_default().push((key.clone(), namespace.clone()));
+        }
+    }
+
+    /// Deletes the timer for `key` in `namespace` at `timestamp` (no-op if missing).
+    pub fn delete(&mut self, key: &K, namespace: &N, timestamp: i64) {
+        if self.registered.remove(&(key.clone(), namespace.clone(), timestamp))
+            && let Some(entries) = self.queue.get_mut(&timestamp)
+        {
+            entries.retain(|(k, n)| k != key || n != namespace);
+            if entries.is_empty() {
+                self.queue.remove(&timestamp);
+            }
+        }
+    }
+
+    /// Sets the current watermark (before firing what it makes due).
+    pub fn advance_watermark(&mut self, watermark: i64) {
+        self.current_watermark = self.current_watermark.max(watermark);
+    }
+
+    /// The next timer due at the current watermark, removed from the service.
+    pub fn poll_due(&mut self) -> Option<Timer<K, N>> {
+        let mut first = self.queue.first_entry()?;
+        let timestamp = *first.key();
+        if timestamp > self.current_watermark {
+            return None;
+        }
+        let (key, namespace) = first.get_mut().remove(0);
+        if first.get().is_empty() {
+            first.remove();
+        }
+        self.registered.remove(&(key.clone(), namespace.clone(), timestamp));
+        Some(Timer { timestamp, key, namespace })
+    }
+
+    /// Number of registered timers.
+    pub fn len(&self) -> usize {
+        self.registered.len()
+    }
+
+    /// Whether no timer is registered.
+    pub fn is_empty(&self) -> bool {
+        self.registered.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_fire_once_in_timestamp_order() {
+        let mut timers = TimerService::<&str, ()>::default();
+        timers.register(&"b", &(), 20);
+        timers.register(&"a", &(), 10);
+        timers.register(&"a", &(), 10);
+        timers.register(&"c", &(), 30);
+        timers.delete(&"c", &(), 30);
+        timers.delete(&"x", &(), 5);
+        timers.advance_watermark(25);
+        let fired: Vec<_> = std::iter::from_fn(|| timers.poll_due()).map(|t| (t.key, t.timestamp)).collect();
+        assert_eq!(fired, vec![("a", 10), ("b", 20)]);
+        timers.advance_watermark(100);
+        assert!(timers.poll_due().is_none());
+    }
+}

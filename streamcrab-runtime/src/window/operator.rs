@@ -1,0 +1,867 @@
+//! The keyed window operator (Flink's `WindowOperator` and `EvictingWindowOperator`).
+//!
+//! Contents are kept per `(key, window)` in the keyed-state backend; timers per
+//! `(key, window, timestamp)` in a [`TimerService`]. Incremental functions keep one
+//! accumulator per window; with an evictor the window keeps its elements instead, and the
+//! function folds what the evictor leaves when the window fires.
+
+use std::marker::PhantomData;
+
+use super::merging::{Merge, MergingWindowSet};
+use super::{Window, WindowAssigner};
+use crate::data::{Data, Key};
+use crate::element::{StreamRecord, Watermark, WatermarkStatus};
+use crate::error::{TaskError, UserResult};
+use crate::keygroup::{KeyGroupRange, assign_to_key_group};
+use crate::operator::side_output::SideOutputs;
+use crate::operator::{Collector, Operator, OperatorId, OutputTag, Stage};
+use crate::state::{AggregateFunction, HeapKeyedStateBackend, StateValue, VoidNamespace};
+use crate::task::{TaskContext, enter_operator};
+use crate::timer::TimerService;
+
+/// When a window emits its contents (Flink's triggers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Fires when the watermark passes the window's end (`EventTimeTrigger`).
+    EventTime,
+    /// Fires on every `n`-th element of the window (`CountTrigger`).
+    Count(u64),
+    /// Turns every firing of the inner trigger into fire-and-purge (`PurgingTrigger`).
+    Purging(Box<Trigger>),
+    /// Never fires (the default of global windows).
+    Never,
+}
+
+/// Removes elements from a window before it is evaluated (Flink's evictors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evictor {
+    /// Keeps the last `n` elements (`CountEvictor`).
+    Count(usize),
+    /// Keeps the elements within `ms` of the newest one (`TimeEvictor`).
+    Time(i64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TriggerResult {
+    Continue,
+    Fire,
+    FireAndPurge,
+}
+
+impl TriggerResult {
+    fn is_fire(self) -> bool {
+        matches!(self, Self::Fire | Self::FireAndPurge)
+    }
+    fn is_purge(self) -> bool {
+        matches!(self, Self::FireAndPurge)
+    }
+    fn purging(self) -> Self {
+        match self {
+            Self::Fire => Self::FireAndPurge,
+            other => other,
+        }
+    }
+}
+
+/// Everything that configures a window operator except its function.
+#[derive(Clone, Debug)]
+pub struct WindowSettings {
+    /// The assigner.
+    pub assigner: WindowAssigner,
+    /// The trigger (`None`: the assigner's default).
+    pub trigger: Option<Trigger>,
+    /// The evictor, if any.
+    pub evictor: Option<Evictor>,
+    /// Allowed lateness in ms.
+    pub allowed_lateness: i64,
+    /// The side output for late elements.
+    pub late_output: Option<String>,
+}
+
+impl WindowSettings {
+    fn trigger(&self) -> Trigger {
+        self.trigger.clone().unwrap_or(if self.assigner.is_event_time() { Trigger::EventTime } else { Trigger::Never })
+    }
+}
+
+/// What a [`ProcessWindowFunction`] knows about the window it evaluates.
+pub struct ProcessWindowContext<'a> {
+    window: &'a Window,
+    current_watermark: i64,
+}
+
+impl ProcessWindowContext<'_> {
+    /// The window being evaluated.
+    pub fn window(&self) -> &Window {
+        self.window
+    }
+
+    /// The operator's current watermark.
+    pub fn current_watermark(&self) -> i64 {
+        self.current_watermark
+    }
+}
+
+/// A function over all elements of a window, with its metadata (Flink's
+/// `ProcessWindowFunction`). Combined with `reduce`/`aggregate` it gets the single
+/// pre-aggregated value.
+pub trait ProcessWindowFunction<K, In, Out>: Clone + Send + 'static {
+    /// Evaluates one window of `key`.
+    fn process(
+        &mut self,
+        key: &K,
+        ctx: &ProcessWindowContext<'_>,
+        elements: Vec<In>,
+        out: &mut Collector<'_, Out>,
+    ) -> UserResult;
+}
+
+/// How a window accumulates its elements and what it emits when it fires.
+pub trait WindowContents<K, T>: Clone + Send + 'static {
+    /// What is kept per window.
+    type Acc: StateValue;
+    /// What a firing emits.
+    type Out;
+    /// Adds `value` to the window's accumulator (`None` for an empty window).
+    fn add(&mut self, acc: Option<Self::Acc>, value: T) -> Self::Acc;
+    /// Merges two accumulators (session windows).
+    fn merge(&mut self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
+    /// Emits the result of a firing.
+    fn emit(
+        &mut self,
+        key: &K,
+        ctx: &ProcessWindowContext<'_>,
+        acc: &Self::Acc,
+        out: &mut Collector<'_, Self::Out>,
+    ) -> UserResult;
+}
+
+/// `reduce(f)`, optionally followed by a process function over the reduced value.
+#[derive(Clone)]
+pub struct ReduceContents<F, P> {
+    reduce: F,
+    process: P,
+}
+
+impl<F> ReduceContents<F, ()> {
+    /// Incremental `reduce` emitting the reduced value.
+    pub fn new(reduce: F) -> Self {
+        Self { reduce, process: () }
+    }
+}
+
+impl<F, P, O> ReduceContents<F, Then<P, O>> {
+    /// Incremental `reduce` whose single result `process` turns into the output.
+    pub fn with_process(reduce: F, process: P) -> Self {
+        Self { reduce, process: Then(process, PhantomData) }
+    }
+}
+
+impl<K, T: Data, F: FnMut(T, T) -> T + Clone + Send + 'static> WindowContents<K, T> for ReduceContents<F, ()> {
+    type Acc = T;
+    type Out = T;
+    fn add(&mut self, acc: Option<T>, value: T) -> T {
+        match acc {
+            Some(acc) => (self.reduce)(acc, value),
+            None => value,
+        }
+    }
+    fn merge(&mut self, a: T, b: T) -> T {
+        (self.reduce)(a, b)
+    }
+    fn emit(&mut self, _: &K, _: &ProcessWindowContext<'_>, acc: &T, out: &mut Collector<'_, T>) -> UserResult {
+        out.collect(acc.clone());
+        Ok(())
+    }
+}
+
+/// A [`ProcessWindowFunction`] (producing `O`) applied after an incremental function.
+pub struct Then<P, O>(P, PhantomData<fn() -> O>);
+
+impl<P: Clone, O> Clone for Then<P, O> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+
+impl<K, T, O: 'static, F, P> WindowContents<K, T> for ReduceContents<F, Then<P, O>>
+where
+    T: Data,
+    F: FnMut(T, T) -> T + Clone + Send + 'static,
+    P: ProcessWindowFunction<K, T, O>,
+{
+    type Acc = T;
+    type Out = O;
+    fn add(&mut self, acc: Option<T>, value: T) -> T {
+        match acc {
+            Some(acc) => (self.reduce)(acc, value),
+            None => value,
+        }
+    }
+    fn merge(&mut self, a: T, b: T) -> T {
+        (self.reduce)(a, b)
+    }
+    fn emit(&mut self, key: &K, ctx: &ProcessWindowContext<'_>, acc: &T, out: &mut Collector<'_, O>) -> UserResult {
+        self.process.0.process(key, ctx, vec![acc.clone()], out)
+    }
+}
+
+/// `aggregate(f)`, optionally followed by a process function over the aggregate.
+#[derive(Clone)]
+pub struct AggregateContents<A, P> {
+    function: A,
+    process: P,
+}
+
+impl<A> AggregateContents<A, ()> {
+    /// Incremental aggregation emitting `get_result`.
+    pub fn new(function: A) -> Self {
+        Self { function, process: () }
+    }
+}
+
+impl<A, P, O> AggregateContents<A, Then<P, O>> {
+    /// Incremental aggregation whose result `process` turns into the output.
+    pub fn with_process(function: A, process: P) -> Self {
+        Self { function, process: Then(process, PhantomData) }
+    }
+}
+
+impl<K, T, A: AggregateFunction<T>> WindowContents<K, T> for AggregateContents<A, ()> {
+    type Acc = A::Acc;
+    type Out = A::Out;
+    fn add(&mut self, acc: Option<A::Acc>, value: T) -> A::Acc {
+        let mut acc = acc.unwrap_or_else(|| self.function.create_accumulator());
+        self.function.add(value, &mut acc);
+        acc
+    }
+    fn merge(&mut self, a: A::Acc, b: A::Acc) -> A::Acc {
+        self.function.merge(a, b)
+    }
+    fn emit(
+        &mut self,
+        _: &K,
+        _: &ProcessWindowContext<'_>,
+        acc: &A::Acc,
+        out: &mut Collector<'_, A::Out>,
+    ) -> UserResult {
+        out.collect(self.function.get_result(acc));
+        Ok(())
+    }
+}
+
+impl<K, T, O: 'static, A, P> WindowContents<K, T> for AggregateContents<A, Then<P, O>>
+where
+    A: AggregateFunction<T>,
+    P: ProcessWindowFunction<K, A::Out, O>,
+{
+    type Acc = A::Acc;
+    type Out = O;
+    fn add(&mut self, acc: Option<A::Acc>, value: T) -> A::Acc {
+        let mut acc = acc.unwrap_or_else(|| self.function.create_accumulator());
+        self.function.add(value, &mut acc);
+        acc
+    }
+    fn merge(&mut self, a: A::Acc, b: A::Acc) -> A::Acc {
+        self.function.merge(a, b)
+    }
+    fn emit(
+        &mut self,
+        key: &K,
+        ctx: &ProcessWindowContext<'_>,
+        acc: &A::Acc,
+        out: &mut Collector<'_, O>,
+    ) -> UserResult {
+        self.process.0.process(key, ctx, vec![self.function.get_result(acc)], out)
+    }
+}
+
+/// `process(f)`: all elements are kept and handed to the function (producing `O`).
+pub struct ProcessContents<P, O>(P, PhantomData<fn() -> O>);
+
+impl<P: Clone, O> Clone for ProcessContents<P, O> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+
+impl<P, O> ProcessContents<P, O> {
+    /// Keeps all elements and evaluates them with `process`.
+    pub fn new(process: P) -> Self {
+        Self(process, PhantomData)
+    }
+}
+
+impl<K, T: Data, O: 'static, P: ProcessWindowFunction<K, T, O>> WindowContents<K, T> for ProcessContents<P, O> {
+    type Acc = Vec<T>;
+    type Out = O;
+    fn add(&mut self, acc: Option<Vec<T>>, value: T) -> Vec<T> {
+        let mut acc = acc.unwrap_or_default();
+        acc.push(value);
+        acc
+    }
+    fn merge(&mut self, mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
+        a.extend(b);
+        a
+    }
+    fn emit(
+        &mut self,
+        key: &K,
+        ctx: &ProcessWindowContext<'_>,
+        acc: &Vec<T>,
+        out: &mut Collector<'_, O>,
+    ) -> UserResult {
+        self.0.process(key, ctx, acc.clone(), out)
+    }
+}
+
+/// What is stored per window: an accumulator, or (with an evictor) the elements.
+#[derive(Clone)]
+enum Stored<A, T> {
+    Acc(A),
+    Elements(Vec<StreamRecord<T>>),
+}
+
+/// The per-window contents of a window operator.
+type ContentsTable<K, A, T> = crate::state::StateTable<K, Window, Stored<A, T>>;
+
+/// The stage of a window operator.
+pub struct WindowStage<KS, C, T> {
+    key_selector: KS,
+    contents: C,
+    settings: WindowSettings,
+    id: OperatorId,
+    _input: PhantomData<fn(T)>,
+}
+
+impl<KS: Clone, C: Clone, T> Clone for WindowStage<KS, C, T> {
+    fn clone(&self) -> Self {
+        Self {
+            key_selector: self.key_selector.clone(),
+            contents: self.contents.clone(),
+            settings: self.settings.clone(),
+            id: self.id,
+            _input: PhantomData,
+        }
+    }
+}
+
+impl<KS, C, T> WindowStage<KS, C, T> {
+    /// The stage of window operator `id`.
+    pub fn new(key_selector: KS, contents: C, settings: WindowSettings, id: OperatorId) -> Self {
+        Self { key_selector, contents, settings, id, _input: PhantomData }
+    }
+}
+
+impl<K, T, KS, C> Stage<T, C::Out> for WindowStage<KS, C, T>
+where
+    K: Key,
+    T: Data,
+    KS: Fn(&T) -> K + Clone + Send + 'static,
+    C: WindowContents<K, T>,
+    C::Out: 'static,
+{
+    type Built<N: Operator<C::Out>> = WindowOperator<K, T, KS, C, N>;
+    fn build<N: Operator<C::Out>>(self, next: N) -> Self::Built<N> {
+        let trigger = self.settings.trigger();
+        WindowOperator {
+            key_selector: self.key_selector,
+            contents: self.contents,
+            trigger,
+            late_tag: self.settings.late_output.as_deref().map(OutputTag::new),
+            settings: self.settings,
+            id: self.id,
+            name: String::new(),
+            backend: HeapKeyedStateBackend::new(KeyGroupRange::new(0, 0), 1),
+            slots: Slots::default(),
+            timers: TimerService::default(),
+            side: SideOutputs::default(),
+            windows: Vec::new(),
+            late_dropped: 0,
+            metrics: crate::metrics::JobMetrics::default(),
+            next,
+        }
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct Slots {
+    contents: usize,
+    counts: usize,
+    merging: usize,
+}
+
+/// A keyed window operator.
+pub struct WindowOperator<K, T, KS, C: WindowContents<K, T>, N> {
+    key_selector: KS,
+    contents: C,
+    trigger: Trigger,
+    late_tag: Option<OutputTag<T>>,
+    settings: WindowSettings,
+    id: OperatorId,
+    name: String,
+    backend: HeapKeyedStateBackend<K>,
+    slots: Slots,
+    timers: TimerService<K, Window>,
+    side: SideOutputs,
+    windows: Vec<Window>,
+    late_dropped: u64,
+    metrics: crate::metrics::JobMetrics,
+    next: N,
+}
+
+impl<K, T, KS, C, N> WindowOperator<K, T, KS, C, N>
+where
+    K: Key,
+    T: Data,
+    C: WindowContents<K, T>,
+    N: Operator<C::Out>,
+{
+    fn watermark(&self) -> i64 {
+        self.timers.current_watermark()
+    }
+
+    fn cleanup_time(&self, window: &Window) -> i64 {
+        if self.settings.assigner.is_event_time() {
+            window.max_timestamp().checked_add(self.settings.allowed_lateness).unwrap_or(i64::MAX)
+        } else {
+            window.max_timestamp()
+        }
+    }
+
+    fn is_window_late(&self, window: &Window) -> bool {
+        self.settings.assigner.is_event_time() && self.cleanup_time(window) <= self.watermark()
+    }
+
+    fn is_element_late(&self, timestamp: i64) -> bool {
+        self.settings.assigner.is_event_time()
+            && timestamp.saturating_add(self.settings.allowed_lateness) <= self.watermark()
+    }
+
+    fn register_cleanup_timer(&mut self, key: &K, window: &Window) {
+        let time = self.cleanup_time(window);
+        if time != i64::MAX && self.settings.assigner.is_event_time() {
+            self.timers.register(key, window, time);
+        }
+    }
+
+    fn delete_cleanup_timer(&mut self, key: &K, window: &Window) {
+        let time = self.cleanup_time(window);
+        if time != i64::MAX {
+            self.timers.delete(key, window, time);
+        }
+    }
+
+    fn count_of(&mut self, key: &K, key_group: u32, window: &Window) -> Result<&mut u64, TaskError> {
+        let slot = self.slots.counts;
+        let table = self
+            .backend
+            .table::<Window, u64>(slot)
+            .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        Ok(table.get_or_insert_with(key_group, key, window, || 0))
+    }
+
+    fn on_element_trigger(
+        &mut self,
+        trigger: &Trigger,
+        key: &K,
+        key_group: u32,
+        window: &Window,
+    ) -> Result<TriggerResult, TaskError> {
+        Ok(match trigger {
+            Trigger::EventTime => {
+                if window.max_timestamp() <= self.watermark() {
+                    TriggerResult::Fire
+                } else {
+                    self.timers.register(key, window, window.max_timestamp());
+                    TriggerResult::Continue
+                }
+            }
+            Trigger::Count(n) => {
+                let count = self.count_of(key, key_group, window)?;
+                *count += 1;
+                if *count >= *n {
+                    *count = 0;
+                    TriggerResult::Fire
+                } else {
+                    TriggerResult::Continue
+                }
+            }
+            Trigger::Purging(inner) => self.on_element_trigger(inner, key, key_group, window)?.purging(),
+            Trigger::Never => TriggerResult::Continue,
+        })
+    }
+
+    fn on_event_time_trigger(trigger: &Trigger, time: i64, window: &Window) -> TriggerResult {
+        match trigger {
+            Trigger::EventTime if time == window.max_timestamp() => TriggerResult::Fire,
+            Trigger::Purging(inner) => Self::on_event_time_trigger(inner, time, window).purging(),
+            _ => TriggerResult::Continue,
+        }
+    }
+
+    fn clear_trigger(&mut self, trigger: &Trigger, key: &K, key_group: u32, window: &Window) -> Result<(), TaskError> {
+        match trigger {
+            Trigger::EventTime => self.timers.delete(key, window, window.max_timestamp()),
+            Trigger::Count(_) => {
+                let slot = self.slots.counts;
+                let table = self
+                    .backend
+                    .table::<Window, u64>(slot)
+                    .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+                table.remove(key_group, key, window);
+            }
+            Trigger::Purging(inner) => self.clear_trigger(inner, key, key_group, window)?,
+            Trigger::Never => {}
+        }
+        Ok(())
+    }
+
+    fn on_merge_trigger(
+        &mut self,
+        trigger: &Trigger,
+        key: &K,
+        key_group: u32,
+        result: &Window,
+        merged: &[Window],
+    ) -> Result<(), TaskError> {
+        match trigger {
+            Trigger::EventTime => {
+                if result.max_timestamp() > self.watermark() {
+                    self.timers.register(key, result, result.max_timestamp());
+                }
+            }
+            Trigger::Count(_) => {
+                let mut total = 0;
+                for window in merged {
+                    total += *self.count_of(key, key_group, window)?;
+                }
+                *self.count_of(key, key_group, result)? = total;
+            }
+            Trigger::Purging(inner) => self.on_merge_trigger(inner, key, key_group, result, merged)?,
+            Trigger::Never => {}
+        }
+        Ok(())
+    }
+
+    fn stored(&mut self) -> Result<&mut ContentsTable<K, C::Acc, T>, TaskError> {
+        let slot = self.slots.contents;
+        let name = self.name.clone();
+        self.backend
+            .table::<Window, Stored<C::Acc, T>>(slot)
+            .map_err(|source| TaskError::State { operator: name, source })
+    }
+
+    fn add_to_window(
+        &mut self,
+        key: &K,
+        key_group: u32,
+        window: &Window,
+        record: &StreamRecord<T>,
+    ) -> Result<(), TaskError> {
+        let buffered = self.settings.evictor.is_some();
+        let previous = self.stored()?.remove(key_group, key, window);
+        let next = match (previous, buffered) {
+            (Some(Stored::Elements(mut elements)), _) => {
+                elements.push(record.clone());
+                Stored::Elements(elements)
+            }
+            (None, true) => Stored::Elements(vec![record.clone()]),
+            (Some(Stored::Acc(acc)), _) => Stored::Acc(self.contents.add(Some(acc), record.value.clone())),
+            (None, false) => Stored::Acc(self.contents.add(None, record.value.clone())),
+        };
+        self.stored()?.insert(key_group, key.clone(), *window, next);
+        Ok(())
+    }
+
+    fn merge_contents(
+        &mut self,
+        key: &K,
+        key_group: u32,
+        target: &Window,
+        sources: &[Window],
+    ) -> Result<(), TaskError> {
+        for source in sources {
+            let Some(from) = self.stored()?.remove(key_group, key, source) else { continue };
+            let into = self.stored()?.remove(key_group, key, target);
+            let merged = match (into, from) {
+                (None, from) => from,
+                (Some(Stored::Acc(a)), Stored::Acc(b)) => Stored::Acc(self.contents.merge(a, b)),
+                (Some(Stored::Elements(mut a)), Stored::Elements(b)) => {
+                    a.extend(b);
+                    Stored::Elements(a)
+                }
+                (Some(into), _) => into,
+            };
+            self.stored()?.insert(key_group, key.clone(), *target, merged);
+        }
+        Ok(())
+    }
+
+    /// Emits the contents of `state_window` as the result of `window`.
+    fn emit_window(
+        &mut self,
+        key: &K,
+        key_group: u32,
+        window: &Window,
+        state_window: &Window,
+    ) -> Result<(), TaskError> {
+        let evictor = self.settings.evictor;
+        let Some(stored) = self.stored()?.get_mut(key_group, key, state_window) else { return Ok(()) };
+        let acc = match stored {
+            Stored::Acc(acc) => acc.clone(),
+            Stored::Elements(elements) => {
+                evict(evictor, elements);
+                let mut acc = None;
+                for element in elements.clone() {
+                    acc = Some(self.contents.add(acc, element.value));
+                }
+                match acc {
+                    Some(acc) => acc,
+                    None => return Ok(()),
+                }
+            }
+        };
+        let ctx = ProcessWindowContext { window, current_watermark: self.watermark() };
+        let mut out = Collector::new(&mut self.next, Some(window.max_timestamp()), self.id);
+        enter_operator(self.id);
+        let result = self.contents.emit(key, &ctx, &acc, &mut out);
+        if let Some(e) = out.take_error() {
+            return Err(e);
+        }
+        result.map_err(|source| TaskError::User { operator: self.name.clone(), source })
+    }
+
+    fn apply_trigger_result(
+        &mut self,
+        result: TriggerResult,
+        key: &K,
+        key_group: u32,
+        window: &Window,
+        state_window: &Window,
+    ) -> Result<(), TaskError> {
+        if result.is_fire() {
+            self.emit_window(key, key_group, window, state_window)?;
+        }
+        if result.is_purge() {
+            self.stored()?.remove(key_group, key, state_window);
+        }
+        Ok(())
+    }
+
+    fn merging_set(&mut self, key: &K, key_group: u32) -> Result<MergingWindowSet, TaskError> {
+        let slot = self.slots.merging;
+        let name = self.name.clone();
+        let table = self
+            .backend
+            .table::<VoidNamespace, MergingWindowSet>(slot)
+            .map_err(|source| TaskError::State { operator: name, source })?;
+        Ok(table.remove(key_group, key, &VoidNamespace).unwrap_or_default())
+    }
+
+    fn persist_merging_set(&mut self, key: &K, key_group: u32, set: MergingWindowSet) -> Result<(), TaskError> {
+        if set.mapping.is_empty() {
+            return Ok(());
+        }
+        let slot = self.slots.merging;
+        let name = self.name.clone();
+        let table = self
+            .backend
+            .table::<VoidNamespace, MergingWindowSet>(slot)
+            .map_err(|source| TaskError::State { operator: name, source })?;
+        table.insert(key_group, key.clone(), VoidNamespace, set);
+        Ok(())
+    }
+
+    fn on_merge(&mut self, key: &K, key_group: u32, merge: Merge) -> Result<(), TaskError> {
+        let result = Window::Time(merge.result);
+        if self.settings.assigner.is_event_time()
+            && merge.result.max_timestamp().saturating_add(self.settings.allowed_lateness) <= self.watermark()
+        {
+            return Err(TaskError::LateMerge {
+                operator: self.name.clone(),
+                window: format!("[{}, {})", merge.result.start, merge.result.end),
+            });
+        }
+        let merged: Vec<Window> = merge.merged.iter().copied().map(Window::Time).collect();
+        let trigger = self.trigger.clone();
+        self.on_merge_trigger(&trigger, key, key_group, &result, &merged)?;
+        for window in &merged {
+            self.clear_trigger(&trigger, key, key_group, window)?;
+            self.delete_cleanup_timer(key, window);
+        }
+        let sources: Vec<Window> = merge.merged_state_windows.iter().copied().map(Window::Time).collect();
+        self.merge_contents(key, key_group, &Window::Time(merge.state_window), &sources)
+    }
+
+    fn process_merging(&mut self, key: &K, key_group: u32, record: &StreamRecord<T>) -> Result<bool, TaskError> {
+        let mut skipped = true;
+        let mut set = self.merging_set(key, key_group)?;
+        let windows = std::mem::take(&mut self.windows);
+        for window in windows.iter().filter_map(Window::time) {
+            let (actual, merges) = set.add_window(window);
+            for merge in merges {
+                self.on_merge(key, key_group, merge)?;
+            }
+            let actual_window = Window::Time(actual);
+            if self.is_window_late(&actual_window) {
+                set.retire_window(&actual);
+                continue;
+            }
+            skipped = false;
+            let state_window = Window::Time(set.state_window(&actual).unwrap_or(actual));
+            self.add_to_window(key, key_group, &state_window, record)?;
+            let trigger = self.trigger.clone();
+            let result = self.on_element_trigger(&trigger, key, key_group, &actual_window)?;
+            self.apply_trigger_result(result, key, key_group, &actual_window, &state_window)?;
+            self.register_cleanup_timer(key, &actual_window);
+        }
+        self.windows = windows;
+        self.persist_merging_set(key, key_group, set)?;
+        Ok(skipped)
+    }
+
+    fn process_plain(&mut self, key: &K, key_group: u32, record: &StreamRecord<T>) -> Result<bool, TaskError> {
+        let mut skipped = true;
+        let windows = std::mem::take(&mut self.windows);
+        for window in &windows {
+            if self.is_window_late(window) {
+                continue;
+            }
+            skipped = false;
+            self.add_to_window(key, key_group, window, record)?;
+            let trigger = self.trigger.clone();
+            let result = self.on_element_trigger(&trigger, key, key_group, window)?;
+            self.apply_trigger_result(result, key, key_group, window, window)?;
+            self.register_cleanup_timer(key, window);
+        }
+        self.windows = windows;
+        Ok(skipped)
+    }
+
+    fn on_event_time(&mut self, key: K, window: Window, time: i64) -> Result<(), TaskError> {
+        let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
+        let mut set = None;
+        let state_window = if self.settings.assigner.is_merging() {
+            let merging = self.merging_set(&key, key_group)?;
+            let Some(state) = window.time().and_then(|w| merging.state_window(&w)) else {
+                self.persist_merging_set(&key, key_group, merging)?;
+                return Ok(());
+            };
+            set = Some(merging);
+            Window::Time(state)
+        } else {
+            window
+        };
+        let result = Self::on_event_time_trigger(&self.trigger, time, &window);
+        self.apply_trigger_result(result, &key, key_group, &window, &state_window)?;
+        if self.settings.assigner.is_event_time() && time == self.cleanup_time(&window) {
+            self.stored()?.remove(key_group, &key, &state_window);
+            let trigger = self.trigger.clone();
+            self.clear_trigger(&trigger, &key, key_group, &window)?;
+            if let (Some(set), Some(w)) = (set.as_mut(), window.time()) {
+                set.retire_window(&w);
+            }
+        }
+        if let Some(set) = set {
+            self.persist_merging_set(&key, key_group, set)?;
+        }
+        Ok(())
+    }
+}
+
+fn evict<T>(evictor: Option<Evictor>, elements: &mut Vec<StreamRecord<T>>) {
+    match evictor {
+        Some(Evictor::Count(n)) if elements.len() > n => {
+            elements.drain(..elements.len() - n);
+        }
+        Some(Evictor::Time(size)) => {
+            if let Some(newest) = elements.iter().filter_map(|e| e.timestamp).max() {
+                elements.retain(|e| e.timestamp.is_none_or(|t| t > newest - size));
+            }
+        }
+        _ => {}
+    }
+}
+
+impl<K, T, KS, C, N> Operator<T> for WindowOperator<K, T, KS, C, N>
+where
+    K: Key,
+    T: Data,
+    KS: Fn(&T) -> K,
+    C: WindowContents<K, T>,
+    N: Operator<C::Out>,
+{
+    fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
+        self.next.open(ctx)?;
+        self.name = ctx.operator_name(self.id);
+        self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        let registry = self.backend.registry();
+        let slots = (|| {
+            Ok::<_, crate::error::StateError>(Slots {
+                contents: registry.register::<(Window, Stored<C::Acc, T>)>("window-contents", "value")?,
+                counts: registry.register::<(Window, u64)>("trigger-count", "value")?,
+                merging: registry.register::<(VoidNamespace, MergingWindowSet)>("merging-windows", "value")?,
+            })
+        })();
+        self.slots = slots.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        self.side = SideOutputs::open(self.id, ctx)?;
+        self.metrics = ctx.metrics().clone();
+        Ok(())
+    }
+
+    fn process(&mut self, record: StreamRecord<T>) -> Result<(), TaskError> {
+        enter_operator(self.id);
+        let timestamp = match record.timestamp {
+            Some(ts) => ts,
+            None if self.settings.assigner.is_event_time() => {
+                return Err(TaskError::MissingTimestamp { operator: self.name.clone() });
+            }
+            None => i64::MIN,
+        };
+        let key = (self.key_selector)(&record.value);
+        let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
+        self.windows.clear();
+        self.settings.assigner.assign_windows(timestamp, &mut self.windows);
+        let skipped = if self.settings.assigner.is_merging() {
+            self.process_merging(&key, key_group, &record)?
+        } else {
+            self.process_plain(&key, key_group, &record)?
+        };
+        if skipped && self.is_element_late(timestamp) {
+            match &self.late_tag {
+                Some(tag) => self.side.emit(tag, record)?,
+                None => self.late_dropped += 1,
+            }
+        }
+        Ok(())
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.timers.advance_watermark(watermark.0);
+        while let Some(timer) = self.timers.poll_due() {
+            self.on_event_time(timer.key, timer.namespace, timer.timestamp)?;
+        }
+        self.side.watermark(watermark)?;
+        self.next.process_watermark(watermark)
+    }
+
+    fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {
+        self.side.status(status)?;
+        self.next.process_watermark_status(status)
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.side.flush()?;
+        self.next.flush()
+    }
+
+    fn finish(&mut self) -> Result<(), TaskError> {
+        self.metrics.add(&self.name, LATE_RECORDS_DROPPED, std::mem::take(&mut self.late_dropped));
+        self.side.finish()?;
+        self.next.finish()
+    }
+}
+
+/// The counter of late records a window operator dropped (no late side output was set).
+pub const LATE_RECORDS_DROPPED: &str = "numLateRecordsDropped";
