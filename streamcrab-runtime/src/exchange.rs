@@ -230,6 +230,10 @@ impl<T: Data, P: Partitioner<T>> Operator<T> for ExchangeWriter<T, P> {
         self.broadcast_control(StreamElement::WatermarkStatus(status))
     }
 
+    fn on_processing_time(&mut self, _now: i64) -> Result<(), TaskError> {
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), TaskError> {
         (0..self.senders.len()).try_for_each(|channel| self.send(channel))
     }

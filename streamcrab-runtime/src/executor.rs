@@ -104,6 +104,7 @@ pub(crate) fn start(graph: JobGraph) -> Result<JobHandle, JobError> {
                     outputs: HashMap::new(),
                     side_outputs: Vec::new(),
                     metrics: metrics.clone(),
+                    clock: graph.clock.clone(),
                 })
                 .collect()
         })

@@ -112,6 +112,7 @@ pub(crate) struct JobGraph {
     pub(crate) edges: Vec<Edge>,
     pub(crate) errors: Vec<ConfigError>,
     pub(crate) default_max_parallelism: Option<u32>,
+    pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 /// A vertex with its settled parallelism, as the executor runs it.
@@ -130,6 +131,7 @@ impl JobGraph {
             edges: Vec::new(),
             errors: Vec::new(),
             default_max_parallelism: None,
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
         }
     }
 

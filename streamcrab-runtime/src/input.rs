@@ -159,9 +159,14 @@ impl<T: Send + 'static> ChainHead<T> for ExchangeHead<T> {
     fn run<O: Operator<T>>(self, mut chain: O, ctx: &mut TaskContext) -> Result<(), TaskError> {
         let mut gate = Gate::<T>::take(ctx, &self.edges)?;
         chain.open(ctx)?;
+        let clock = ctx.clock();
         let mut valve_out = Vec::new();
         while gate.open > 0 {
-            let (channel, batch) = match wait_batch::<T, ()>(&gate, None, ctx, || chain.flush())? {
+            let idle = |chain: &mut O| {
+                chain.on_processing_time(clock.now_millis())?;
+                chain.flush()
+            };
+            let (channel, batch) = match wait_batch::<T, ()>(&gate, None, ctx, || idle(&mut chain))? {
                 Received::First(channel, batch) => (channel, batch),
                 Received::Second(..) => {
                     return Err(TaskError::Wiring { what: "second input on a one-input gate".into() });
@@ -181,6 +186,7 @@ impl<T: Send + 'static> ChainHead<T> for ExchangeHead<T> {
                     }
                 }
             }
+            chain.on_processing_time(clock.now_millis())?;
         }
         chain.finish()
     }
@@ -276,10 +282,16 @@ where
         let mut second = Gate::<I2>::take(ctx, &self.second)?;
         let mut op = self.stage.build(chain);
         op.open(ctx)?;
+        let clock = ctx.clock();
         let mut combined = TwoInputWatermarks::new();
         let mut valve_out = Vec::new();
         while first.open + second.open > 0 {
-            match wait_batch(&first, Some(&second), ctx, || op.flush())? {
+            op.on_processing_time(clock.now_millis())?;
+            let idle = |op: &mut CS::Built<C>| {
+                op.on_processing_time(clock.now_millis())?;
+                op.flush()
+            };
+            match wait_batch(&first, Some(&second), ctx, || idle(&mut op))? {
                 Received::First(channel, batch) => {
                     for element in batch {
                         match element {

@@ -5,6 +5,7 @@
 //! Users depend on the facade crate `streamcrab`, which re-exports this one.
 
 pub mod api;
+pub mod clock;
 pub mod context;
 pub mod data;
 pub mod element;

@@ -130,6 +130,10 @@ impl<T, S: SinkFunction<T>> Operator<T> for SinkOperator<S> {
         Ok(())
     }
 
+    fn on_processing_time(&mut self, _now: i64) -> Result<(), TaskError> {
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), TaskError> {
         enter_operator(self.id);
         let result = self.function.flush();
@@ -275,6 +279,9 @@ impl<T> Operator<T> for CollectOperator<T> {
     fn process_watermark_status(&mut self, _status: WatermarkStatus) -> Result<(), TaskError> {
         Ok(())
     }
+    fn on_processing_time(&mut self, _now: i64) -> Result<(), TaskError> {
+        Ok(())
+    }
     fn flush(&mut self) -> Result<(), TaskError> {
         if !self.buffer.is_empty() {
             self.results.records.lock().unwrap_or_else(PoisonError::into_inner).append(&mut self.buffer);
@@ -367,6 +374,9 @@ impl<T> Operator<T> for Discard {
         Ok(())
     }
     fn process_watermark_status(&mut self, _status: WatermarkStatus) -> Result<(), TaskError> {
+        Ok(())
+    }
+    fn on_processing_time(&mut self, _now: i64) -> Result<(), TaskError> {
         Ok(())
     }
     fn flush(&mut self) -> Result<(), TaskError> {

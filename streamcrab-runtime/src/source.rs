@@ -48,8 +48,11 @@ where
     fn run<O: Operator<T>>(self, mut chain: O, ctx: &mut TaskContext) -> Result<(), TaskError> {
         chain.open(ctx)?;
         for (i, value) in self.items.into_iter().enumerate() {
-            if (i as u64).is_multiple_of(CANCEL_CHECK_EVERY) && ctx.is_cancelled() {
-                return Err(TaskError::Cancelled);
+            if (i as u64).is_multiple_of(CANCEL_CHECK_EVERY) {
+                if ctx.is_cancelled() {
+                    return Err(TaskError::Cancelled);
+                }
+                chain.on_processing_time(ctx.current_processing_time())?;
             }
             chain.process(StreamRecord::new(value))?;
         }
@@ -92,6 +95,7 @@ impl ChainHead<i64> for SequenceSource {
             if ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
+            chain.on_processing_time(ctx.current_processing_time())?;
             let block_end = last.min(next.saturating_add(CANCEL_CHECK_EVERY as i64 - 1));
             for value in next..=block_end {
                 chain.process(StreamRecord::new(value))?;
@@ -105,21 +109,29 @@ impl ChainHead<i64> for SequenceSource {
     }
 }
 
-/// Flushes a chain when a slow source held records back longer than [`BUFFER_TIMEOUT`].
+/// Per record of a source that may be slow: hands the job's processing time to the chain
+/// when it moved, and flushes records held back longer than [`BUFFER_TIMEOUT`].
 struct FlushTimer {
-    last: Instant,
+    last_flush: Instant,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    last_time: i64,
 }
 
 impl FlushTimer {
-    fn new() -> Self {
-        Self { last: Instant::now() }
+    fn new(ctx: &TaskContext) -> Self {
+        Self { last_flush: Instant::now(), clock: ctx.clock(), last_time: i64::MIN }
     }
 
     #[inline]
     fn tick<T, O: Operator<T> + ?Sized>(&mut self, chain: &mut O) -> Result<(), TaskError> {
+        let time = self.clock.now_millis();
+        if time != self.last_time {
+            self.last_time = time;
+            chain.on_processing_time(time)?;
+        }
         let now = Instant::now();
-        if now.duration_since(self.last) >= BUFFER_TIMEOUT {
-            self.last = now;
+        if now.duration_since(self.last_flush) >= BUFFER_TIMEOUT {
+            self.last_flush = now;
             chain.flush()?;
         }
         Ok(())
@@ -154,7 +166,7 @@ where
         let mut generator = self.generator;
         chain.open(ctx)?;
         let (mut index, step) = (u64::from(ctx.subtask_index()), u64::from(ctx.parallelism()));
-        let mut timer = FlushTimer::new();
+        let mut timer = FlushTimer::new(ctx);
         loop {
             if ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
@@ -192,8 +204,11 @@ impl ChainHead<String> for TextFileSource {
         let file = File::open(&self.path).map_err(io_error)?;
         chain.open(ctx)?;
         for (i, line) in BufReader::new(file).lines().enumerate() {
-            if (i as u64).is_multiple_of(CANCEL_CHECK_EVERY) && ctx.is_cancelled() {
-                return Err(TaskError::Cancelled);
+            if (i as u64).is_multiple_of(CANCEL_CHECK_EVERY) {
+                if ctx.is_cancelled() {
+                    return Err(TaskError::Cancelled);
+                }
+                chain.on_processing_time(ctx.current_processing_time())?;
             }
             let line = line.map_err(|source| TaskError::Io {
                 operator: ctx.operator_name(self.id),
@@ -344,7 +359,7 @@ impl<T, S: SourceFunction<T>> ChainHead<T> for FunctionSource<S> {
             chain: &mut chain,
             task: ctx,
             operator_state: &mut operator_state,
-            timer: FlushTimer::new(),
+            timer: FlushTimer::new(ctx),
             id: self.id,
             error: None,
             idle: false,

@@ -56,6 +56,7 @@ pub struct TaskContext {
     pub(crate) outputs: HashMap<EdgeId, Box<dyn Any + Send>>,
     pub(crate) side_outputs: Vec<SideOutputTarget>,
     pub(crate) metrics: crate::metrics::JobMetrics,
+    pub(crate) clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl TaskContext {
@@ -73,6 +74,7 @@ impl TaskContext {
             outputs: HashMap::new(),
             side_outputs: Vec::new(),
             metrics: crate::metrics::JobMetrics::default(),
+            clock: Arc::new(crate::clock::SystemClock),
         }
     }
 
@@ -104,6 +106,17 @@ impl TaskContext {
     /// The name of operator `id`.
     pub fn operator_name(&self, id: OperatorId) -> String {
         self.operator_names.get(id.0 as usize).cloned().unwrap_or_else(|| format!("operator #{}", id.0))
+    }
+
+    /// The job's processing time in ms.
+    #[inline]
+    pub fn current_processing_time(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    /// The job's clock.
+    pub fn clock(&self) -> Arc<dyn crate::clock::Clock> {
+        self.clock.clone()
     }
 
     /// The job's counters.

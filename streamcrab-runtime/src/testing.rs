@@ -53,6 +53,9 @@ impl<T> Operator<T> for Recorder<T> {
         self.push(StreamElement::WatermarkStatus(status));
         Ok(())
     }
+    fn on_processing_time(&mut self, _now: i64) -> Result<(), TaskError> {
+        Ok(())
+    }
     fn flush(&mut self) -> Result<(), TaskError> {
         Ok(())
     }

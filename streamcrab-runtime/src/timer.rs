@@ -8,6 +8,15 @@
 use std::collections::{BTreeMap, HashSet};
 use std::hash::Hash;
 
+/// Which clock a timer follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeDomain {
+    /// Event time: fires when the watermark reaches it.
+    EventTime,
+    /// Processing time: fires when the job's clock reaches it.
+    ProcessingTime,
+}
+
 /// A timer that is due.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timer<K, N> {

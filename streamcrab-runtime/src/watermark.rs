@@ -2,12 +2,12 @@
 //! `BoundedOutOfOrdernessWatermarks`, `WatermarksWithIdleness`, `TimestampsAndWatermarksOperator`).
 //!
 //! The operator stamps every record, feeds its timestamp to the generator and emits the
-//! generator's watermarks, forwarding only strictly increasing ones. Periodic emission runs on
-//! processing time: checked every few records and whenever the task's input is idle. Upstream
+//! generator's watermarks, forwarding only strictly increasing ones. Periodic emission and
+//! idleness run on the job's processing-time clock (`Operator::on_processing_time`). Upstream
 //! watermarks are swallowed except the final `i64::MAX` of an ending input.
 
 use std::marker::PhantomData;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::element::{StreamRecord, Watermark, WatermarkStatus};
 use crate::error::TaskError;
@@ -173,22 +173,18 @@ impl<G, A, T> TimestampsStage<G, A, T> {
 impl<T: 'static, G: WatermarkGenerator, A: TimestampAssigner<T>> Stage<T, T> for TimestampsStage<G, A, T> {
     type Built<N: Operator<T>> = TimestampsOperator<G, A, N>;
     fn build<N: Operator<T>>(self, next: N) -> Self::Built<N> {
-        let now = Instant::now();
         TimestampsOperator {
             strategy: self.strategy,
             id: self.id,
             current: i64::MIN,
             idle: false,
-            last_emit: now,
-            last_record: now,
-            since_check: 0,
+            last_emit: None,
+            last_record: None,
+            records_since_tick: false,
             next,
         }
     }
 }
-
-/// Records between two looks at the clock for periodic emission.
-const CLOCK_CHECK_EVERY: u32 = 128;
 
 /// Assigns timestamps and generates watermarks.
 pub struct TimestampsOperator<G, A, N> {
@@ -196,9 +192,9 @@ pub struct TimestampsOperator<G, A, N> {
     id: OperatorId,
     current: i64,
     idle: bool,
-    last_emit: Instant,
-    last_record: Instant,
-    since_check: u32,
+    last_emit: Option<i64>,
+    last_record: Option<i64>,
+    records_since_tick: bool,
     next: N,
 }
 
@@ -223,17 +219,21 @@ impl<G: WatermarkGenerator, A, N> TimestampsOperator<G, A, N> {
         Ok(())
     }
 
-    fn tick<T>(&mut self, now: Instant) -> Result<(), TaskError>
+    fn tick<T>(&mut self, now: i64) -> Result<(), TaskError>
     where
         N: Operator<T>,
     {
+        if std::mem::take(&mut self.records_since_tick) || self.last_record.is_none() {
+            self.last_record = Some(now);
+        }
         let mut output = WatermarkOutput::default();
-        if now.duration_since(self.last_emit) >= self.strategy.interval {
-            self.last_emit = now;
+        let last_emit = *self.last_emit.get_or_insert(now);
+        if now - last_emit >= self.strategy.interval.as_millis() as i64 {
+            self.last_emit = Some(now);
             self.strategy.generator.on_periodic_emit(&mut output);
         }
-        if let Some(timeout) = self.strategy.idle_timeout
-            && now.duration_since(self.last_record) >= timeout
+        if let (Some(timeout), Some(last_record)) = (self.strategy.idle_timeout, self.last_record)
+            && now - last_record >= timeout.as_millis() as i64
         {
             output.mark_idle();
         }
@@ -257,15 +257,8 @@ impl<T, G: WatermarkGenerator, A: TimestampAssigner<T>, N: Operator<T>> Operator
             self.next.process_watermark_status(WatermarkStatus::Active)?;
         }
         self.next.process(record)?;
-        self.emit(output)?;
-        self.since_check += 1;
-        if self.since_check >= CLOCK_CHECK_EVERY {
-            self.since_check = 0;
-            let now = Instant::now();
-            self.last_record = now;
-            self.tick(now)?;
-        }
-        Ok(())
+        self.records_since_tick = true;
+        self.emit(output)
     }
 
     fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
@@ -283,12 +276,12 @@ impl<T, G: WatermarkGenerator, A: TimestampAssigner<T>, N: Operator<T>> Operator
         Ok(())
     }
 
+    fn on_processing_time(&mut self, now: i64) -> Result<(), TaskError> {
+        self.tick(now)?;
+        self.next.on_processing_time(now)
+    }
+
     fn flush(&mut self) -> Result<(), TaskError> {
-        if self.since_check > 0 {
-            self.since_check = 0;
-            self.last_record = Instant::now();
-        }
-        self.tick(Instant::now())?;
         self.next.flush()
     }
 

@@ -78,7 +78,8 @@ fn normalise(function: &str, expected: &Value) -> Value {
 fn assign_windows(input: &Value) -> Result<Value, String> {
     let assigner = assigner(&input["assigner"])?;
     let mut windows = Vec::new();
-    assigner.assign_windows(int(&input["ts"])?, &mut windows);
+    let ts = int(&input["ts"])?;
+    assigner.assign_windows(ts, ts, &mut windows);
     let mut pairs: Vec<(i64, i64)> = windows.iter().map(|w| (w.start(), w.end())).collect();
     pairs.sort();
     Ok(json!(pairs))

@@ -89,6 +89,13 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Sets the job's processing-time clock (default: the wall clock). Tests pass a
+    /// [`ManualClock`](crate::clock::ManualClock) to drive processing-time timers and windows.
+    pub fn set_clock(&self, clock: impl crate::clock::Clock) -> &Self {
+        self.with(|env| env.graph.clock = std::sync::Arc::new(clock));
+        self
+    }
+
     fn source<T: Data, H: ChainHead<T>>(
         &self,
         name: &str,
@@ -158,7 +165,10 @@ impl StreamExecutionEnvironment {
             }
             env.chain_breaks.clear();
             let name = env.graph.name.clone();
-            std::mem::replace(&mut env.graph, JobGraph::new(&name))
+            let mut fresh = JobGraph::new(&name);
+            fresh.clock = env.graph.clock.clone();
+            fresh.default_max_parallelism = env.graph.default_max_parallelism;
+            std::mem::replace(&mut env.graph, fresh)
         })
     }
 

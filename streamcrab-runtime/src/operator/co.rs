@@ -9,14 +9,17 @@ use std::marker::PhantomData;
 use super::process::{SideOutputPort, forward_control_with_side_outputs, settle};
 use super::side_output::SideOutputs;
 use super::{Collector, Operator, OperatorId, OutputTag};
+use crate::clock::Clock;
 use crate::context::RuntimeContext;
 use crate::data::Key;
 use crate::element::{StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::input::CoStage;
 use crate::keygroup::{KeyGroupRange, assign_to_key_group};
-use crate::state::{HeapKeyedStateBackend, KeyedStateAccess, OperatorStateStore, StateScope};
+use crate::state::{HeapKeyedStateBackend, OperatorStateStore, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
+use crate::timer::{TimeDomain, Timer, TimerService};
+use std::sync::Arc;
 
 /// An operator with two inputs (it heads its chain); its control methods see the combined input.
 pub trait TwoInputOperator<I1, I2> {
@@ -30,6 +33,8 @@ pub trait TwoInputOperator<I1, I2> {
     fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
     /// Processes the combined status of both inputs.
     fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError>;
+    /// Processing time is now `now` ms.
+    fn on_processing_time(&mut self, now: i64) -> Result<(), TaskError>;
     /// Hands buffered output downstream.
     fn flush(&mut self) -> Result<(), TaskError>;
     /// Both inputs have ended.
@@ -71,32 +76,9 @@ pub trait CoProcessFunction<I1, I2, O>: Clone + Send + 'static {
     -> UserResult;
 }
 
-/// Context of [`KeyedCoProcessFunction`] calls: the current key and its state.
-pub struct KeyedCoProcessContext<'a, K> {
-    key: &'a K,
-    key_group: u32,
-    backend: &'a mut HeapKeyedStateBackend<K>,
-    side: SideOutputPort<'a>,
-}
-
-impl<K: Key> KeyedCoProcessContext<'_, K> {
-    /// The key of the current record.
-    pub fn current_key(&self) -> &K {
-        self.key
-    }
-
-    /// Emits `value` to the side output `tag`, with the current timestamp.
-    pub fn output<T: Clone + 'static>(&mut self, tag: &OutputTag<T>, value: T) {
-        self.side.emit(tag, value);
-    }
-}
-
-impl<K: Key> KeyedStateAccess for KeyedCoProcessContext<'_, K> {
-    type Key = K;
-    fn state_scope(&mut self) -> StateScope<'_, K> {
-        StateScope::new(self.backend, self.key, self.key_group)
-    }
-}
+/// Context of [`KeyedCoProcessFunction`] calls: the current key, its state and timers (the
+/// same as a [`KeyedContext`](super::KeyedContext)).
+pub type KeyedCoProcessContext<'a, K> = super::KeyedContext<'a, K>;
 
 /// A process function over two keyed streams with the same key type: both inputs see the same
 /// keyed state for a key (Flink's `KeyedCoProcessFunction`).
@@ -119,6 +101,16 @@ pub trait KeyedCoProcessFunction<K, I1, I2, O>: Clone + Send + 'static {
         ctx: &mut KeyedCoProcessContext<'_, K>,
         out: &mut Collector<'_, O>,
     ) -> UserResult;
+
+    /// Called when a timer of the current key fires (see `KeyedProcessFunction::on_timer`).
+    fn on_timer(
+        &mut self,
+        _timestamp: i64,
+        _ctx: &mut KeyedCoProcessContext<'_, K>,
+        _out: &mut Collector<'_, O>,
+    ) -> UserResult {
+        Ok(())
+    }
 }
 
 /// Runs a [`CoMapFunction`].
@@ -217,6 +209,9 @@ pub struct KeyedCoProcessOperator<K, KS1, KS2, F, O, N> {
     id: OperatorId,
     name: String,
     backend: HeapKeyedStateBackend<K>,
+    timers: TimerService<K, VoidNamespace>,
+    processing_timers: TimerService<K, VoidNamespace>,
+    clock: Arc<dyn Clock>,
     side: SideOutputs,
     operator_state: OperatorStateStore,
     next: N,
@@ -232,11 +227,51 @@ impl<K: Key, KS1, KS2, F, O, N> KeyedCoProcessOperator<K, KS1, KS2, F, O, N> {
             id,
             name: String::new(),
             backend: HeapKeyedStateBackend::new(KeyGroupRange::new(0, 0), 1),
+            timers: TimerService::default(),
+            processing_timers: TimerService::default(),
+            clock: Arc::new(crate::clock::SystemClock),
             side: SideOutputs::default(),
             operator_state: OperatorStateStore::default(),
             next,
             _key: PhantomData,
         }
+    }
+
+    /// The function, a context for `key` and the rest of the chain, borrowed apart.
+    fn parts<'a>(
+        &'a mut self,
+        key: &'a K,
+        key_group: u32,
+        timestamp: Option<i64>,
+        domain: Option<TimeDomain>,
+    ) -> (&'a mut F, KeyedCoProcessContext<'a, K>, &'a mut N) {
+        let ctx = KeyedCoProcessContext {
+            key,
+            key_group,
+            backend: &mut self.backend,
+            timers: &mut self.timers,
+            processing_timers: &mut self.processing_timers,
+            clock: self.clock.as_ref(),
+            time_domain: domain,
+            side: SideOutputPort::new(&mut self.side, timestamp),
+        };
+        (&mut self.function, ctx, &mut self.next)
+    }
+
+    fn fire<I1, I2>(&mut self, timer: Timer<K, VoidNamespace>, domain: TimeDomain) -> Result<(), TaskError>
+    where
+        F: KeyedCoProcessFunction<K, I1, I2, O>,
+        N: Operator<O>,
+    {
+        enter_operator(self.id);
+        let timestamp = (domain == TimeDomain::EventTime).then_some(timer.timestamp);
+        let key_group = assign_to_key_group(&timer.key, self.backend.max_parallelism());
+        let id = self.id;
+        let (function, mut ctx, next) = self.parts(&timer.key, key_group, timestamp, Some(domain));
+        let mut out = Collector::new(next, timestamp, id);
+        let result = function.on_timer(timer.timestamp, &mut ctx, &mut out);
+        let (collector_error, side_error) = (out.take_error(), ctx.side.error.take());
+        settle(result, collector_error, side_error, &self.name)
     }
 }
 
@@ -252,6 +287,7 @@ where
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
         self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        self.clock = ctx.clock();
         self.side = SideOutputs::open(self.id, ctx)?;
         enter_operator(self.id);
         let mut runtime = RuntimeContext::new(ctx, self.id, Some(self.backend.registry()), &mut self.operator_state);
@@ -263,33 +299,57 @@ where
         enter_operator(self.id);
         let key = (self.key_selector1)(&record.value);
         let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
-        let mut out = Collector::new(&mut self.next, record.timestamp, self.id);
-        let mut ctx = KeyedCoProcessContext {
-            key: &key,
-            key_group,
-            backend: &mut self.backend,
-            side: SideOutputPort::new(&mut self.side, record.timestamp),
-        };
-        let result = self.function.process_element1(record.value, &mut ctx, &mut out);
-        settle(result, out.take_error(), ctx.side.error, &self.name)
+        let id = self.id;
+        let (function, mut ctx, next) = self.parts(&key, key_group, record.timestamp, None);
+        let mut out = Collector::new(next, record.timestamp, id);
+        let result = function.process_element1(record.value, &mut ctx, &mut out);
+        let (collector_error, side_error) = (out.take_error(), ctx.side.error.take());
+        settle(result, collector_error, side_error, &self.name)
     }
 
     fn process2(&mut self, record: StreamRecord<I2>) -> Result<(), TaskError> {
         enter_operator(self.id);
         let key = (self.key_selector2)(&record.value);
         let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
-        let mut out = Collector::new(&mut self.next, record.timestamp, self.id);
-        let mut ctx = KeyedCoProcessContext {
-            key: &key,
-            key_group,
-            backend: &mut self.backend,
-            side: SideOutputPort::new(&mut self.side, record.timestamp),
-        };
-        let result = self.function.process_element2(record.value, &mut ctx, &mut out);
-        settle(result, out.take_error(), ctx.side.error, &self.name)
+        let id = self.id;
+        let (function, mut ctx, next) = self.parts(&key, key_group, record.timestamp, None);
+        let mut out = Collector::new(next, record.timestamp, id);
+        let result = function.process_element2(record.value, &mut ctx, &mut out);
+        let (collector_error, side_error) = (out.take_error(), ctx.side.error.take());
+        settle(result, collector_error, side_error, &self.name)
     }
 
-    forward_control_with_side_outputs!();
+    fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
+        self.timers.advance_watermark(watermark.0);
+        while let Some(timer) = self.timers.poll_due() {
+            self.fire::<I1, I2>(timer, TimeDomain::EventTime)?;
+        }
+        self.side.watermark(watermark)?;
+        self.next.process_watermark(watermark)
+    }
+
+    fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {
+        self.side.status(status)?;
+        self.next.process_watermark_status(status)
+    }
+
+    fn on_processing_time(&mut self, now: i64) -> Result<(), TaskError> {
+        self.processing_timers.advance_watermark(now);
+        while let Some(timer) = self.processing_timers.poll_due() {
+            self.fire::<I1, I2>(timer, TimeDomain::ProcessingTime)?;
+        }
+        self.next.on_processing_time(now)
+    }
+
+    fn flush(&mut self) -> Result<(), TaskError> {
+        self.side.flush()?;
+        self.next.flush()
+    }
+
+    fn finish(&mut self) -> Result<(), TaskError> {
+        self.side.finish()?;
+        self.next.finish()
+    }
 }
 
 macro_rules! co_stage {

@@ -44,6 +44,8 @@ pub trait Operator<In> {
     fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError>;
     /// Processes a change of the input's watermark status.
     fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError>;
+    /// Processing time is now `now` ms: fire due processing-time timers and periodic work.
+    fn on_processing_time(&mut self, now: i64) -> Result<(), TaskError>;
     /// Hands buffered output downstream (the task's input has nothing ready, or time passed).
     fn flush(&mut self) -> Result<(), TaskError>;
     /// The input has ended: emit what is pending and end the output.
@@ -64,6 +66,9 @@ impl<In, O: Operator<In> + ?Sized> Operator<In> for Box<O> {
     }
     fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {
         (**self).process_watermark_status(status)
+    }
+    fn on_processing_time(&mut self, now: i64) -> Result<(), TaskError> {
+        (**self).on_processing_time(now)
     }
     fn flush(&mut self) -> Result<(), TaskError> {
         (**self).flush()
@@ -90,6 +95,9 @@ macro_rules! forward_control {
             status: $crate::element::WatermarkStatus,
         ) -> Result<(), $crate::error::TaskError> {
             self.next.process_watermark_status(status)
+        }
+        fn on_processing_time(&mut self, now: i64) -> Result<(), $crate::error::TaskError> {
+            self.next.on_processing_time(now)
         }
         fn flush(&mut self) -> Result<(), $crate::error::TaskError> {
             self.next.flush()

@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 
 use super::side_output::SideOutputs;
 use super::{Operator, OperatorId, OutputTag, Stage};
+use crate::clock::Clock;
 use crate::context::RuntimeContext;
 use crate::data::Key;
 use crate::element::{StreamRecord, Watermark, WatermarkStatus};
@@ -11,7 +12,8 @@ use crate::error::{TaskError, UserResult};
 use crate::keygroup::assign_to_key_group;
 use crate::state::{HeapKeyedStateBackend, KeyedStateAccess, OperatorStateStore, StateScope, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
-use crate::timer::TimerService;
+use crate::timer::{TimeDomain, Timer, TimerService};
+use std::sync::Arc;
 
 /// Hands a function's outputs to the rest of the chain. Records keep the input's timestamp
 /// unless emitted with [`Collector::collect_with_timestamp`].
@@ -102,11 +104,14 @@ pub trait ProcessFunction<I, O>: Clone + Send + 'static {
 
 /// Context of [`KeyedProcessFunction::process_element`]: the current key and its state.
 pub struct KeyedContext<'a, K> {
-    key: &'a K,
-    key_group: u32,
-    backend: &'a mut HeapKeyedStateBackend<K>,
-    timers: &'a mut TimerService<K, VoidNamespace>,
-    side: SideOutputPort<'a>,
+    pub(crate) key: &'a K,
+    pub(crate) key_group: u32,
+    pub(crate) backend: &'a mut HeapKeyedStateBackend<K>,
+    pub(crate) timers: &'a mut TimerService<K, VoidNamespace>,
+    pub(crate) processing_timers: &'a mut TimerService<K, VoidNamespace>,
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) time_domain: Option<TimeDomain>,
+    pub(crate) side: SideOutputPort<'a>,
 }
 
 impl<K: Key> KeyedContext<'_, K> {
@@ -140,6 +145,27 @@ impl<K: Key> KeyedContext<'_, K> {
     pub fn delete_event_time_timer(&mut self, timestamp: i64) {
         self.timers.delete(self.key, &VoidNamespace, timestamp);
     }
+
+    /// The job's processing time in ms.
+    pub fn current_processing_time(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    /// Registers a processing-time timer for the current key: `on_timer` runs once the job's
+    /// clock reaches `timestamp`; what it emits carries no timestamp.
+    pub fn register_processing_time_timer(&mut self, timestamp: i64) {
+        self.processing_timers.register(self.key, &VoidNamespace, timestamp);
+    }
+
+    /// Deletes the current key's processing-time timer at `timestamp`, if any.
+    pub fn delete_processing_time_timer(&mut self, timestamp: i64) {
+        self.processing_timers.delete(self.key, &VoidNamespace, timestamp);
+    }
+
+    /// In `on_timer`: which kind of timer fired (`None` in `process_element`).
+    pub fn time_domain(&self) -> Option<TimeDomain> {
+        self.time_domain
+    }
 }
 
 impl<K: Key> KeyedStateAccess for KeyedContext<'_, K> {
@@ -159,8 +185,9 @@ pub trait KeyedProcessFunction<K, I, O>: Clone + Send + 'static {
     /// Called for every element, with the element's key as current key.
     fn process_element(&mut self, value: I, ctx: &mut KeyedContext<'_, K>, out: &mut Collector<'_, O>) -> UserResult;
 
-    /// Called when an event-time timer of the current key fires; `ctx.timestamp()` and the
-    /// timestamp of what it emits are the timer's timestamp.
+    /// Called when a timer of the current key fires (`ctx.time_domain()` says which kind). For
+    /// event-time timers, `ctx.timestamp()` and the timestamp of what it emits are the timer's
+    /// timestamp; processing-time output carries no timestamp.
     fn on_timer(&mut self, _timestamp: i64, _ctx: &mut KeyedContext<'_, K>, _out: &mut Collector<'_, O>) -> UserResult {
         Ok(())
     }
@@ -236,6 +263,9 @@ macro_rules! forward_control_with_side_outputs {
             self.side.status(status)?;
             self.next.process_watermark_status(status)
         }
+        fn on_processing_time(&mut self, now: i64) -> Result<(), TaskError> {
+            self.next.on_processing_time(now)
+        }
         fn flush(&mut self) -> Result<(), TaskError> {
             self.side.flush()?;
             self.next.flush()
@@ -305,6 +335,8 @@ pub struct KeyedProcessOperator<K, KS, F, O, N> {
     name: String,
     backend: HeapKeyedStateBackend<K>,
     timers: TimerService<K, VoidNamespace>,
+    processing_timers: TimerService<K, VoidNamespace>,
+    clock: Arc<dyn Clock>,
     side: SideOutputs,
     operator_state: OperatorStateStore,
     next: N,
@@ -327,11 +359,39 @@ where
             name: String::new(),
             backend: HeapKeyedStateBackend::new(crate::keygroup::KeyGroupRange::new(0, 0), 1),
             timers: TimerService::default(),
+            processing_timers: TimerService::default(),
+            clock: Arc::new(crate::clock::SystemClock),
             side: SideOutputs::default(),
             operator_state: OperatorStateStore::default(),
             next,
             _out: PhantomData,
         }
+    }
+}
+
+impl<K: Key, KS, F, O, N: Operator<O>> KeyedProcessOperator<K, KS, F, O, N> {
+    /// Runs `on_timer` for a due timer: event-time output carries the timer's timestamp,
+    /// processing-time output none (Flink's `KeyedProcessOperator`).
+    fn fire<I>(&mut self, timer: Timer<K, VoidNamespace>, domain: TimeDomain) -> Result<(), TaskError>
+    where
+        F: KeyedProcessFunction<K, I, O>,
+    {
+        enter_operator(self.id);
+        let timestamp = (domain == TimeDomain::EventTime).then_some(timer.timestamp);
+        let key_group = assign_to_key_group(&timer.key, self.backend.max_parallelism());
+        let mut out = Collector::new(&mut self.next, timestamp, self.id);
+        let mut ctx = KeyedContext {
+            key: &timer.key,
+            key_group,
+            backend: &mut self.backend,
+            timers: &mut self.timers,
+            processing_timers: &mut self.processing_timers,
+            clock: self.clock.as_ref(),
+            time_domain: Some(domain),
+            side: SideOutputPort::new(&mut self.side, timestamp),
+        };
+        let result = self.function.on_timer(timer.timestamp, &mut ctx, &mut out);
+        settle(result, out.take_error(), ctx.side.error, &self.name)
     }
 }
 
@@ -346,6 +406,7 @@ where
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
         self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        self.clock = ctx.clock();
         self.side = SideOutputs::open(self.id, ctx)?;
         enter_operator(self.id);
         let mut runtime = RuntimeContext::new(ctx, self.id, Some(self.backend.registry()), &mut self.operator_state);
@@ -364,6 +425,9 @@ where
             key_group,
             backend: &mut self.backend,
             timers: &mut self.timers,
+            processing_timers: &mut self.processing_timers,
+            clock: self.clock.as_ref(),
+            time_domain: None,
             side: SideOutputPort::new(&mut self.side, record.timestamp),
         };
         let result = self.function.process_element(record.value, &mut ctx, &mut out);
@@ -373,21 +437,18 @@ where
     fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
         self.timers.advance_watermark(watermark.0);
         while let Some(timer) = self.timers.poll_due() {
-            enter_operator(self.id);
-            let key_group = assign_to_key_group(&timer.key, self.backend.max_parallelism());
-            let mut out = Collector::new(&mut self.next, Some(timer.timestamp), self.id);
-            let mut ctx = KeyedContext {
-                key: &timer.key,
-                key_group,
-                backend: &mut self.backend,
-                timers: &mut self.timers,
-                side: SideOutputPort::new(&mut self.side, Some(timer.timestamp)),
-            };
-            let result = self.function.on_timer(timer.timestamp, &mut ctx, &mut out);
-            settle(result, out.take_error(), ctx.side.error, &self.name)?;
+            self.fire::<I>(timer, TimeDomain::EventTime)?;
         }
         self.side.watermark(watermark)?;
         self.next.process_watermark(watermark)
+    }
+
+    fn on_processing_time(&mut self, now: i64) -> Result<(), TaskError> {
+        self.processing_timers.advance_watermark(now);
+        while let Some(timer) = self.processing_timers.poll_due() {
+            self.fire::<I>(timer, TimeDomain::ProcessingTime)?;
+        }
+        self.next.on_processing_time(now)
     }
 
     fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {

@@ -30,6 +30,27 @@ pub enum WindowAssigner {
     },
     /// One global window per key (count windows); it needs a trigger to ever fire.
     Global,
+    /// Fixed-size, non-overlapping windows of processing time.
+    TumblingProcessingTime {
+        /// Window size in ms.
+        size: i64,
+        /// Offset of the window starts in ms.
+        offset: i64,
+    },
+    /// Fixed-size processing-time windows starting every `slide` ms.
+    SlidingProcessingTime {
+        /// Window size in ms.
+        size: i64,
+        /// Distance between window starts in ms.
+        slide: i64,
+        /// Offset of the window starts in ms.
+        offset: i64,
+    },
+    /// Processing-time sessions closed by `gap` ms without elements.
+    ProcessingTimeSession {
+        /// Session gap in ms.
+        gap: i64,
+    },
 }
 
 /// `TumblingEventTimeWindows.of(size)`.
@@ -72,6 +93,41 @@ impl EventTimeSessionWindows {
     }
 }
 
+/// `TumblingProcessingTimeWindows.of(size)`.
+pub struct TumblingProcessingTimeWindows;
+
+impl TumblingProcessingTimeWindows {
+    /// Tumbling processing-time windows of `size_ms`.
+    pub fn of(size_ms: i64) -> WindowAssigner {
+        WindowAssigner::TumblingProcessingTime { size: size_ms, offset: 0 }
+    }
+
+    /// The same with window starts shifted by `offset_ms`.
+    pub fn with_offset(size_ms: i64, offset_ms: i64) -> WindowAssigner {
+        WindowAssigner::TumblingProcessingTime { size: size_ms, offset: offset_ms }
+    }
+}
+
+/// `SlidingProcessingTimeWindows.of(size, slide)`.
+pub struct SlidingProcessingTimeWindows;
+
+impl SlidingProcessingTimeWindows {
+    /// Sliding processing-time windows of `size_ms`, one starting every `slide_ms`.
+    pub fn of(size_ms: i64, slide_ms: i64) -> WindowAssigner {
+        WindowAssigner::SlidingProcessingTime { size: size_ms, slide: slide_ms, offset: 0 }
+    }
+}
+
+/// `ProcessingTimeSessionWindows.withGap(gap)`.
+pub struct ProcessingTimeSessionWindows;
+
+impl ProcessingTimeSessionWindows {
+    /// Processing-time sessions closed by `gap_ms` without elements.
+    pub fn with_gap(gap_ms: i64) -> WindowAssigner {
+        WindowAssigner::ProcessingTimeSession { gap: gap_ms }
+    }
+}
+
 /// `GlobalWindows.create()`.
 pub struct GlobalWindows;
 
@@ -86,14 +142,22 @@ impl WindowAssigner {
     /// Checks Flink's preconditions; the message says what is wrong.
     pub fn validate(&self) -> Result<(), String> {
         match *self {
-            Self::Tumbling { size, offset } if size <= 0 || offset.abs() >= size => Err(format!(
-                "TumblingEventTimeWindows parameters must satisfy abs(offset) < size, got size {size} ms, offset {offset} ms"
-            )),
-            Self::Sliding { size, slide, offset } if size <= 0 || slide <= 0 || offset.abs() >= slide => Err(format!(
-                "SlidingEventTimeWindows parameters must satisfy abs(offset) < slide and size > 0, got size {size} ms, slide {slide} ms, offset {offset} ms"
-            )),
-            Self::Session { gap } if gap <= 0 => {
-                Err(format!("EventTimeSessionWindows parameters must satisfy 0 < size, got gap {gap} ms"))
+            Self::Tumbling { size, offset } | Self::TumblingProcessingTime { size, offset }
+                if size <= 0 || offset.abs() >= size =>
+            {
+                Err(format!(
+                    "tumbling window parameters must satisfy abs(offset) < size, got size {size} ms, offset {offset} ms"
+                ))
+            }
+            Self::Sliding { size, slide, offset } | Self::SlidingProcessingTime { size, slide, offset }
+                if size <= 0 || slide <= 0 || offset.abs() >= slide =>
+            {
+                Err(format!(
+                    "sliding window parameters must satisfy abs(offset) < slide and size > 0, got size {size} ms, slide {slide} ms, offset {offset} ms"
+                ))
+            }
+            Self::Session { gap } | Self::ProcessingTimeSession { gap } if gap <= 0 => {
+                Err(format!("session window parameters must satisfy 0 < size, got gap {gap} ms"))
             }
             _ => Ok(()),
         }
@@ -101,17 +165,25 @@ impl WindowAssigner {
 
     /// Whether windows are in event time (they then need timestamps and watermarks).
     pub fn is_event_time(&self) -> bool {
-        !matches!(self, Self::Global)
+        matches!(self, Self::Tumbling { .. } | Self::Sliding { .. } | Self::Session { .. })
     }
 
     /// Whether windows of a key merge (sessions).
     pub fn is_merging(&self) -> bool {
-        matches!(self, Self::Session { .. })
+        matches!(self, Self::Session { .. } | Self::ProcessingTimeSession { .. })
     }
 
-    /// Pushes the windows of an element with timestamp `timestamp` onto `out`.
-    pub fn assign_windows(&self, timestamp: i64, out: &mut Vec<Window>) {
+    /// Pushes the windows of an element onto `out`: by its `timestamp` for event-time
+    /// assigners, by the processing time `now` for processing-time ones.
+    pub fn assign_windows(&self, timestamp: i64, now: i64, out: &mut Vec<Window>) {
         match *self {
+            Self::TumblingProcessingTime { size, offset } => {
+                Self::Tumbling { size, offset }.assign_windows(now, now, out)
+            }
+            Self::SlidingProcessingTime { size, slide, offset } => {
+                Self::Sliding { size, slide, offset }.assign_windows(now, now, out)
+            }
+            Self::ProcessingTimeSession { gap } => Self::Session { gap }.assign_windows(now, now, out),
             Self::Tumbling { size, offset } => {
                 let start = window_start_with_offset(timestamp, offset, size);
                 out.push(Window::Time(TimeWindow::new(start, start + size)));
@@ -136,7 +208,7 @@ mod tests {
 
     fn assign(assigner: WindowAssigner, ts: i64) -> Vec<(i64, i64)> {
         let mut out = Vec::new();
-        assigner.assign_windows(ts, &mut out);
+        assigner.assign_windows(ts, ts, &mut out);
         out.into_iter().map(|w| (w.start(), w.end())).collect()
     }
 

@@ -13,7 +13,8 @@ mod merging;
 mod operator;
 
 pub use assigner::{
-    EventTimeSessionWindows, GlobalWindows, SlidingEventTimeWindows, TumblingEventTimeWindows, WindowAssigner,
+    EventTimeSessionWindows, GlobalWindows, ProcessingTimeSessionWindows, SlidingEventTimeWindows,
+    SlidingProcessingTimeWindows, TumblingEventTimeWindows, TumblingProcessingTimeWindows, WindowAssigner,
 };
 pub use merging::merge_windows;
 pub use operator::{

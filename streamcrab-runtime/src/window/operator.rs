@@ -17,13 +17,18 @@ use crate::operator::side_output::SideOutputs;
 use crate::operator::{Collector, Operator, OperatorId, OutputTag, Stage};
 use crate::state::{AggregateFunction, HeapKeyedStateBackend, StateValue, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
-use crate::timer::TimerService;
+use crate::timer::{TimeDomain, TimerService};
 
 /// When a window emits its contents (Flink's triggers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trigger {
     /// Fires when the watermark passes the window's end (`EventTimeTrigger`).
     EventTime,
+    /// Fires when the processing time passes the window's end (`ProcessingTimeTrigger`).
+    ProcessingTime,
+    /// Fires every `interval` ms of event time and at the window's end
+    /// (`ContinuousEventTimeTrigger`).
+    ContinuousEventTime(i64),
     /// Fires on every `n`-th element of the window (`CountTrigger`).
     Count(u64),
     /// Turns every firing of the inner trigger into fire-and-purge (`PurgingTrigger`).
@@ -80,7 +85,11 @@ pub struct WindowSettings {
 
 impl WindowSettings {
     fn trigger(&self) -> Trigger {
-        self.trigger.clone().unwrap_or(if self.assigner.is_event_time() { Trigger::EventTime } else { Trigger::Never })
+        self.trigger.clone().unwrap_or(match self.assigner {
+            WindowAssigner::Global => Trigger::Never,
+            a if a.is_event_time() => Trigger::EventTime,
+            _ => Trigger::ProcessingTime,
+        })
     }
 }
 
@@ -375,6 +384,8 @@ where
             backend: HeapKeyedStateBackend::new(KeyGroupRange::new(0, 0), 1),
             slots: Slots::default(),
             timers: TimerService::default(),
+            processing_timers: TimerService::default(),
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
             side: SideOutputs::default(),
             windows: Vec::new(),
             late_dropped: 0,
@@ -388,6 +399,7 @@ where
 struct Slots {
     contents: usize,
     counts: usize,
+    fire_times: usize,
     merging: usize,
 }
 
@@ -403,6 +415,8 @@ pub struct WindowOperator<K, T, KS, C: WindowContents<K, T>, N> {
     backend: HeapKeyedStateBackend<K>,
     slots: Slots,
     timers: TimerService<K, Window>,
+    processing_timers: TimerService<K, Window>,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
     side: SideOutputs,
     windows: Vec<Window>,
     late_dropped: u64,
@@ -440,16 +454,48 @@ where
 
     fn register_cleanup_timer(&mut self, key: &K, window: &Window) {
         let time = self.cleanup_time(window);
-        if time != i64::MAX && self.settings.assigner.is_event_time() {
+        if time == i64::MAX {
+            return;
+        }
+        if self.settings.assigner.is_event_time() {
             self.timers.register(key, window, time);
+        } else {
+            self.processing_timers.register(key, window, time);
         }
     }
 
     fn delete_cleanup_timer(&mut self, key: &K, window: &Window) {
         let time = self.cleanup_time(window);
-        if time != i64::MAX {
-            self.timers.delete(key, window, time);
+        if time == i64::MAX {
+            return;
         }
+        if self.settings.assigner.is_event_time() {
+            self.timers.delete(key, window, time);
+        } else {
+            self.processing_timers.delete(key, window, time);
+        }
+    }
+
+    fn fire_times(&mut self) -> Result<&mut crate::state::StateTable<K, Window, i64>, TaskError> {
+        let slot = self.slots.fire_times;
+        self.backend
+            .table::<Window, i64>(slot)
+            .map_err(|source| TaskError::State { operator: self.name.clone(), source })
+    }
+
+    /// `ContinuousEventTimeTrigger.registerNextFireTimestamp`.
+    fn register_next_fire(
+        &mut self,
+        key: &K,
+        key_group: u32,
+        window: &Window,
+        time: i64,
+        interval: i64,
+    ) -> Result<(), TaskError> {
+        let next = time.saturating_add(interval).min(window.max_timestamp());
+        self.fire_times()?.put(key_group, key, window, next);
+        self.timers.register(key, window, next);
+        Ok(())
     }
 
     fn count_of(&mut self, key: &K, key_group: u32, window: &Window) -> Result<&mut u64, TaskError> {
@@ -467,6 +513,7 @@ where
         key: &K,
         key_group: u32,
         window: &Window,
+        timestamp: i64,
     ) -> Result<TriggerResult, TaskError> {
         Ok(match trigger {
             Trigger::EventTime => {
@@ -476,6 +523,21 @@ where
                     self.timers.register(key, window, window.max_timestamp());
                     TriggerResult::Continue
                 }
+            }
+            Trigger::ProcessingTime => {
+                self.processing_timers.register(key, window, window.max_timestamp());
+                TriggerResult::Continue
+            }
+            Trigger::ContinuousEventTime(interval) => {
+                if window.max_timestamp() <= self.watermark() {
+                    return Ok(TriggerResult::Fire);
+                }
+                self.timers.register(key, window, window.max_timestamp());
+                if self.fire_times()?.get(key_group, key, window).is_none() {
+                    let start = timestamp - timestamp % interval;
+                    self.register_next_fire(key, key_group, window, start, *interval)?;
+                }
+                TriggerResult::Continue
             }
             Trigger::Count(n) => {
                 let count = self.count_of(key, key_group, window)?;
@@ -487,22 +549,50 @@ where
                     TriggerResult::Continue
                 }
             }
-            Trigger::Purging(inner) => self.on_element_trigger(inner, key, key_group, window)?.purging(),
+            Trigger::Purging(inner) => self.on_element_trigger(inner, key, key_group, window, timestamp)?.purging(),
             Trigger::Never => TriggerResult::Continue,
         })
     }
 
-    fn on_event_time_trigger(trigger: &Trigger, time: i64, window: &Window) -> TriggerResult {
-        match trigger {
-            Trigger::EventTime if time == window.max_timestamp() => TriggerResult::Fire,
-            Trigger::Purging(inner) => Self::on_event_time_trigger(inner, time, window).purging(),
+    fn on_timer_trigger(
+        &mut self,
+        trigger: &Trigger,
+        key: &K,
+        key_group: u32,
+        window: &Window,
+        time: i64,
+        domain: TimeDomain,
+    ) -> Result<TriggerResult, TaskError> {
+        let fire_at_end = time == window.max_timestamp();
+        Ok(match (trigger, domain) {
+            (Trigger::EventTime, TimeDomain::EventTime) if fire_at_end => TriggerResult::Fire,
+            (Trigger::ProcessingTime, TimeDomain::ProcessingTime) if fire_at_end => TriggerResult::Fire,
+            (Trigger::ContinuousEventTime(_), TimeDomain::EventTime) if fire_at_end => TriggerResult::Fire,
+            (Trigger::ContinuousEventTime(interval), TimeDomain::EventTime) => {
+                if self.fire_times()?.get(key_group, key, window) == Some(&time) {
+                    self.fire_times()?.remove(key_group, key, window);
+                    self.register_next_fire(key, key_group, window, time, *interval)?;
+                    TriggerResult::Fire
+                } else {
+                    TriggerResult::Continue
+                }
+            }
+            (Trigger::Purging(inner), _) => {
+                self.on_timer_trigger(inner, key, key_group, window, time, domain)?.purging()
+            }
             _ => TriggerResult::Continue,
-        }
+        })
     }
 
     fn clear_trigger(&mut self, trigger: &Trigger, key: &K, key_group: u32, window: &Window) -> Result<(), TaskError> {
         match trigger {
             Trigger::EventTime => self.timers.delete(key, window, window.max_timestamp()),
+            Trigger::ProcessingTime => self.processing_timers.delete(key, window, window.max_timestamp()),
+            Trigger::ContinuousEventTime(_) => {
+                if let Some(time) = self.fire_times()?.remove(key_group, key, window) {
+                    self.timers.delete(key, window, time);
+                }
+            }
             Trigger::Count(_) => {
                 let slot = self.slots.counts;
                 let table = self
@@ -529,6 +619,26 @@ where
             Trigger::EventTime => {
                 if result.max_timestamp() > self.watermark() {
                     self.timers.register(key, result, result.max_timestamp());
+                }
+            }
+            Trigger::ProcessingTime => {
+                if result.max_timestamp() > self.clock.now_millis() {
+                    self.processing_timers.register(key, result, result.max_timestamp());
+                }
+            }
+            Trigger::ContinuousEventTime(_) => {
+                if result.max_timestamp() > self.watermark() {
+                    self.timers.register(key, result, result.max_timestamp());
+                }
+                let mut earliest = None;
+                for window in merged {
+                    if let Some(&t) = self.fire_times()?.get(key_group, key, window) {
+                        earliest = Some(earliest.map_or(t, |e: i64| e.min(t)));
+                    }
+                }
+                if let Some(t) = earliest {
+                    self.fire_times()?.put(key_group, key, result, t);
+                    self.timers.register(key, result, t);
                 }
             }
             Trigger::Count(_) => {
@@ -712,7 +822,7 @@ where
             let state_window = Window::Time(set.state_window(&actual).unwrap_or(actual));
             self.add_to_window(key, key_group, &state_window, record)?;
             let trigger = self.trigger.clone();
-            let result = self.on_element_trigger(&trigger, key, key_group, &actual_window)?;
+            let result = self.on_element_trigger(&trigger, key, key_group, &actual_window, record_time(record))?;
             self.apply_trigger_result(result, key, key_group, &actual_window, &state_window)?;
             self.register_cleanup_timer(key, &actual_window);
         }
@@ -731,7 +841,7 @@ where
             skipped = false;
             self.add_to_window(key, key_group, window, record)?;
             let trigger = self.trigger.clone();
-            let result = self.on_element_trigger(&trigger, key, key_group, window)?;
+            let result = self.on_element_trigger(&trigger, key, key_group, window, record_time(record))?;
             self.apply_trigger_result(result, key, key_group, window, window)?;
             self.register_cleanup_timer(key, window);
         }
@@ -739,7 +849,7 @@ where
         Ok(skipped)
     }
 
-    fn on_event_time(&mut self, key: K, window: Window, time: i64) -> Result<(), TaskError> {
+    fn on_timer(&mut self, key: K, window: Window, time: i64, domain: TimeDomain) -> Result<(), TaskError> {
         let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
         let mut set = None;
         let state_window = if self.settings.assigner.is_merging() {
@@ -753,9 +863,12 @@ where
         } else {
             window
         };
-        let result = Self::on_event_time_trigger(&self.trigger, time, &window);
+        let trigger = self.trigger.clone();
+        let result = self.on_timer_trigger(&trigger, &key, key_group, &window, time, domain)?;
         self.apply_trigger_result(result, &key, key_group, &window, &state_window)?;
-        if self.settings.assigner.is_event_time() && time == self.cleanup_time(&window) {
+        let own_domain =
+            if self.settings.assigner.is_event_time() { TimeDomain::EventTime } else { TimeDomain::ProcessingTime };
+        if domain == own_domain && time == self.cleanup_time(&window) {
             self.stored()?.remove(key_group, &key, &state_window);
             let trigger = self.trigger.clone();
             self.clear_trigger(&trigger, &key, key_group, &window)?;
@@ -768,6 +881,11 @@ where
         }
         Ok(())
     }
+}
+
+/// The element's timestamp, or `i64::MIN` for a record without one (global windows).
+fn record_time<T>(record: &StreamRecord<T>) -> i64 {
+    record.timestamp.unwrap_or(i64::MIN)
 }
 
 fn evict<T>(evictor: Option<Evictor>, elements: &mut Vec<StreamRecord<T>>) {
@@ -801,12 +919,14 @@ where
             Ok::<_, crate::error::StateError>(Slots {
                 contents: registry.register::<(Window, Stored<C::Acc, T>)>("window-contents", "value")?,
                 counts: registry.register::<(Window, u64)>("trigger-count", "value")?,
+                fire_times: registry.register::<(Window, i64)>("trigger-fire-time", "value")?,
                 merging: registry.register::<(VoidNamespace, MergingWindowSet)>("merging-windows", "value")?,
             })
         })();
         self.slots = slots.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
         self.side = SideOutputs::open(self.id, ctx)?;
         self.metrics = ctx.metrics().clone();
+        self.clock = ctx.clock();
         Ok(())
     }
 
@@ -822,7 +942,8 @@ where
         let key = (self.key_selector)(&record.value);
         let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
         self.windows.clear();
-        self.settings.assigner.assign_windows(timestamp, &mut self.windows);
+        let now = if self.settings.assigner.is_event_time() { 0 } else { self.clock.now_millis() };
+        self.settings.assigner.assign_windows(timestamp, now, &mut self.windows);
         let skipped = if self.settings.assigner.is_merging() {
             self.process_merging(&key, key_group, &record)?
         } else {
@@ -840,10 +961,18 @@ where
     fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
         self.timers.advance_watermark(watermark.0);
         while let Some(timer) = self.timers.poll_due() {
-            self.on_event_time(timer.key, timer.namespace, timer.timestamp)?;
+            self.on_timer(timer.key, timer.namespace, timer.timestamp, TimeDomain::EventTime)?;
         }
         self.side.watermark(watermark)?;
         self.next.process_watermark(watermark)
+    }
+
+    fn on_processing_time(&mut self, now: i64) -> Result<(), TaskError> {
+        self.processing_timers.advance_watermark(now);
+        while let Some(timer) = self.processing_timers.poll_due() {
+            self.on_timer(timer.key, timer.namespace, timer.timestamp, TimeDomain::ProcessingTime)?;
+        }
+        self.next.on_processing_time(now)
     }
 
     fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {
