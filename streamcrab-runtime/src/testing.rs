@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::clock::{Clock, ManualClock};
 use crate::data::{Data, Key};
 use crate::element::{StreamElement, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::TaskError;
@@ -72,6 +73,7 @@ pub struct OneInputHarness<In, Out, Op> {
     output: Arc<Mutex<Vec<StreamElement<Out>>>>,
     side_outputs: HashMap<String, Box<dyn Any>>,
     ctx: TaskContext,
+    clock: ManualClock,
     opened: bool,
 }
 
@@ -86,12 +88,15 @@ impl<In: 'static, Out: Send + 'static> OneInputHarness<In, Out, ()> {
         let recorder: Box<dyn Operator<Out>> = Box::new(Recorder { elements: output.clone() });
         let mut ctx = TaskContext::standalone(name, 0, 1, 128);
         ctx.operator_names = Arc::from(vec![name.to_string()]);
+        let clock = ManualClock::new(0);
+        ctx.clock = Arc::new(clock.clone());
         OneInputHarness {
             operator: stage.build(recorder),
             _input: std::marker::PhantomData,
             output,
             side_outputs: HashMap::new(),
             ctx,
+            clock,
             opened: false,
         }
     }
@@ -153,6 +158,14 @@ impl<In: 'static, Out: 'static, Op: Operator<In>> OneInputHarness<In, Out, Op> {
     /// Feeds a watermark status.
     pub fn process_watermark_status(&mut self, status: WatermarkStatus) -> Result<(), TaskError> {
         self.run(|op| op.process_watermark_status(status))
+    }
+
+    /// Moves the harness's processing-time clock (it starts at 0) to `time` ms and lets the
+    /// operator fire what became due (Flink's `setProcessingTime`).
+    pub fn set_processing_time(&mut self, time: i64) -> Result<(), TaskError> {
+        self.clock.set(time);
+        let now = self.clock.now_millis();
+        self.run(|op| op.on_processing_time(now))
     }
 
     /// Ends the input (as a bounded source does: watermark `i64::MAX`, then the end).

@@ -165,7 +165,8 @@ impl<G: Clone, A: Clone, T> Clone for TimestampsStage<G, A, T> {
 }
 
 impl<G, A, T> TimestampsStage<G, A, T> {
-    pub(crate) fn new(strategy: WatermarkStrategy<G, A>, id: OperatorId) -> Self {
+    /// The stage of operator `id` applying `strategy`.
+    pub fn new(strategy: WatermarkStrategy<G, A>, id: OperatorId) -> Self {
         Self { strategy, id, _input: PhantomData }
     }
 }
