@@ -2,3 +2,4 @@
 //! tests in `tests/`) and the conformance runner (`streamcrab-conformance`).
 
 pub mod conformance;
+pub mod data;

@@ -37,6 +37,7 @@ pub mod functions {
         KeyedContext, KeyedProcessFunction, OutputTag, ProcessContext, ProcessFunction,
     };
     pub use streamcrab_runtime::state::AggregateFunction;
+    pub use streamcrab_runtime::window::{ProcessWindowContext, ProcessWindowFunction};
 }
 
 pub use streamcrab_runtime::{
