@@ -30,7 +30,7 @@ pub fn clicks() -> Vec<Click> {
     let mut clicks = Vec::new();
     let mut ts = 0i64;
     for i in 0..60u64 {
-        let burst_break = mix(i) % 5 == 0;
+        let burst_break = mix(i).is_multiple_of(5);
         ts += if burst_break { 45_000 + (mix(i ^ 7) % 20_000) as i64 } else { 1_000 + (mix(i ^ 9) % 20_000) as i64 };
         let user = format!("user-{}", mix(i ^ 3) % 3);
         clicks.push((user, format!("/page/{}", mix(i ^ 5) % 10), ts));
