@@ -221,6 +221,11 @@ impl<T: Clone> CollectedResults<T> {
         self.watermarks.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// Appends a value (for user sinks that report into a shared result).
+    pub fn push(&self, value: T) {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner).push(StreamRecord::new(value));
+    }
+
     /// Number of records received so far.
     pub fn len(&self) -> usize {
         self.records.lock().unwrap_or_else(PoisonError::into_inner).len()

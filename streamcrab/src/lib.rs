@@ -18,6 +18,19 @@
 //! assert_eq!(counts.values().last(), Some(&("be".to_string(), 2)));
 //! ```
 
+pub use streamcrab_macros::{dataflow, pipeline};
+
+/// Compiled pipelines: the graph `#[pipeline]` / `dataflow!` analysed, and how to run them.
+pub mod pipeline {
+    pub use streamcrab_runtime::api::pipeline::*;
+}
+
+/// Stable paths for generated code; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use streamcrab_runtime::api::pipeline::{Dataflow, EdgeDescriptor, OperatorDescriptor, PipelineDescriptor};
+}
+
 /// The execution environment, where jobs start.
 pub mod environment {
     pub use streamcrab_runtime::api::StreamExecutionEnvironment;
@@ -49,6 +62,7 @@ pub use streamcrab_runtime::{
 pub mod prelude {
     pub use crate::environment::StreamExecutionEnvironment;
     pub use crate::functions::*;
+    pub use crate::{dataflow, pipeline};
     pub use streamcrab_runtime::data::{Data, Key};
     pub use streamcrab_runtime::element::StreamRecord;
     pub use streamcrab_runtime::error::{JobError, UserResult};

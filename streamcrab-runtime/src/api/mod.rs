@@ -8,6 +8,7 @@ mod connected;
 mod datastream;
 mod environment;
 mod keyed;
+pub mod pipeline;
 mod sink;
 mod windowed;
 
