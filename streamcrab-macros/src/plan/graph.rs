@@ -150,6 +150,11 @@ struct Analysis<'d> {
 impl Analysis<'_> {
     /// The stream a flow or an argument names, marking it consumed.
     fn take_stream(&mut self, name: &Ident, body: &Body) -> Option<Stream> {
+        self.stream(name, body, true)
+    }
+
+    /// The stream `name`; `consume`: whether this use consumes it.
+    fn stream(&mut self, name: &Ident, body: &Body, consume: bool) -> Option<Stream> {
         let key = name.to_string();
         let Some(binding) = self.bindings.get_mut(&key) else {
             if body.stream_names.contains(name) && !self.defined.contains(&key) {
@@ -162,6 +167,9 @@ impl Analysis<'_> {
             }
             return None;
         };
+        if !consume {
+            return Some(binding.stream.clone());
+        }
         if binding.consumed {
             self.diagnostics.error(
                 Code::ConsumedTwice,
@@ -197,10 +205,13 @@ impl Analysis<'_> {
     fn flow(&mut self, flow: &Flow, body: &Body) {
         let mut stream = match &flow.root {
             Root::Env => Stream::env(),
-            Root::Stream(name) => match self.take_stream(name, body) {
-                Some(stream) => stream,
-                None => return,
-            },
+            // `get_side_output` borrows the stream: the main output stays to be consumed.
+            Root::Stream(name) => {
+                match self.stream(name, body, flow.calls.first().is_none_or(|c| c.method != "get_side_output")) {
+                    Some(stream) => stream,
+                    None => return,
+                }
+            }
         };
         if flow.calls.is_empty() {
             return;

@@ -79,7 +79,8 @@ pub fn expand_pipeline(attr: TokenStream, item: TokenStream) -> TokenStream {
     if compiled.diagnostics.has_errors() {
         // A body that still type-checks, so rustc reports our errors and not follow-on ones.
         let fallback: syn::Block = syn::parse_quote!({ ::core::unreachable!("pipeline has compile errors") });
-        f.block = Box::new(fallback);
+        *f.block = fallback;
+        f.attrs.push(syn::parse_quote!(#[allow(unused_variables, unreachable_code)]));
     } else {
         let warnings: Vec<Stmt> = syn::parse_quote!(#warnings);
         let stmts = std::mem::take(&mut f.block.stmts);

@@ -1,0 +1,14 @@
+use streamcrab::prelude::*;
+use streamcrab::window::TumblingProcessingTimeWindows;
+
+#[pipeline]
+fn job(env: &mut StreamExecutionEnvironment) {
+    env.from_sequence(1, 10)
+        .key_by(|x: &i64| *x % 2)
+        .window(TumblingProcessingTimeWindows::of(1000))
+        .allowed_lateness(500)
+        .reduce(|a, b| a + b)
+        .print();
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use streamcrab::prelude::*;
+
+#[pipeline]
+fn job(env: &mut StreamExecutionEnvironment) {
+    env.from_sequence(1, 10).print().map(|x: i64| x);
+}
+
+fn main() {}

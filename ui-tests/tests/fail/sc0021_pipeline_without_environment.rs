@@ -1,0 +1,6 @@
+use streamcrab::prelude::*;
+
+#[pipeline]
+fn job() {}
+
+fn main() {}
