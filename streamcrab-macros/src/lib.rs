@@ -1,6 +1,6 @@
 //! The compile-time front end of StreamCrab: `#[pipeline]` and `dataflow!`.
 //!
-//! The entry points are thin: they hand tokens to the compiler in [`plan`] (parse -> graph IR
+//! The entry points are thin: they hand tokens to the compiler in `plan` (parse -> graph IR
 //! and analysis -> chain planning -> codegen, diagnostics along the way) and return what it
 //! emits. Generated code refers only to `::streamcrab::__private`.
 
