@@ -1,0 +1,78 @@
+//! Differential tests: each example's `#[pipeline]` version produces what its builder version
+//! prints, and the descriptors pin the chains the compiler planned.
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::process::Command;
+
+use streamcrab::environment::StreamExecutionEnvironment;
+use streamcrab::pipeline::PipelineDescriptor;
+use streamcrab_examples::pipelines::{self, Output};
+
+fn builder_output(example: &str) -> Vec<String> {
+    let exe = std::env::current_exe().unwrap();
+    let path: PathBuf = exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples").join(example);
+    let output = Command::new(&path).output().unwrap_or_else(|e| panic!("run {}: {e}", path.display()));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut lines: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(String::from).collect();
+    lines.sort();
+    lines
+}
+
+fn pipeline_output<T: Clone + Debug>(
+    descriptor: &PipelineDescriptor,
+    pipeline: fn(&mut StreamExecutionEnvironment, &mut Output<T>),
+) -> Vec<String> {
+    let mut out = None;
+    descriptor.execute(|env| pipeline(env, &mut out)).unwrap();
+    let mut lines: Vec<String> = out.expect("the pipeline sets its output").values().iter().map(|v| format!("{v:?}")).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn wordcount_pipeline_equals_builder() {
+    assert_eq!(pipeline_output(&pipelines::WORDCOUNT, pipelines::wordcount), builder_output("wordcount"));
+}
+
+#[test]
+fn event_time_windows_pipeline_equals_builder() {
+    let got = pipeline_output(&pipelines::EVENT_TIME_WINDOWS, pipelines::event_time_windows);
+    assert!(!got.is_empty());
+    assert_eq!(got, builder_output("event_time_windows"));
+}
+
+#[test]
+fn sessions_pipeline_equals_builder() {
+    assert_eq!(pipeline_output(&pipelines::SESSIONS, pipelines::sessions), builder_output("sessions"));
+}
+
+#[test]
+fn descriptors_of_the_examples() {
+    assert_eq!(
+        pipelines::WORDCOUNT.describe(),
+        "pipeline wordcount\n  chain 0 (parallelism 1): from_iter#0 -> flat_map#1 -> map#2\n  chain 1 (parallelism 1): reduce#3 -> collect_to_vec#4\n  #2 -> #3 HASH\n"
+    );
+    assert_eq!(
+        pipelines::EVENT_TIME_WINDOWS.describe(),
+        "pipeline event_time_windows\n  chain 0 (parallelism 1): from_iter#0 -> assign_timestamps_and_watermarks#1\n  chain 1 (parallelism 1): aggregate_with_process#2 -> collect_to_vec#3\n  #1 -> #2 HASH\n"
+    );
+    assert_eq!(
+        pipelines::SESSIONS.mermaid(),
+        "flowchart LR\n  subgraph chain0\n    op0[\"from_iter\"]\n    op1[\"assign_timestamps_and_watermarks\"]\n  end\n  subgraph chain1\n    op2[\"process\"]\n    op3[\"collect_to_vec\"]\n  end\n  op0 --> op1\n  op1 -->|HASH| op2\n  op2 --> op3\n"
+    );
+}
+
+/// The chains the compiler planned are the tasks the runtime builds.
+#[test]
+fn compile_time_chains_match_runtime_tasks() {
+    fn tasks<T>(pipeline: fn(&mut StreamExecutionEnvironment, &mut Output<T>)) -> usize {
+        let mut env = StreamExecutionEnvironment::new("count");
+        let mut out = None;
+        pipeline(&mut env, &mut out);
+        env.describe().lines().filter(|l| l.trim_start().starts_with('[')).count()
+    }
+    assert_eq!(tasks(pipelines::wordcount), pipelines::WORDCOUNT.chains as usize);
+    assert_eq!(tasks(pipelines::event_time_windows), pipelines::EVENT_TIME_WINDOWS.chains as usize);
+    assert_eq!(tasks(pipelines::sessions), pipelines::SESSIONS.chains as usize);
+}
