@@ -4,7 +4,9 @@
 use streamcrab::prelude::*;
 use streamcrab::sink::CollectedResults;
 use streamcrab::watermark::WatermarkStrategy;
-use streamcrab::window::{EventTimeSessionWindows, ProcessWindowContext, ProcessWindowFunction, TumblingEventTimeWindows};
+use streamcrab::window::{
+    EventTimeSessionWindows, ProcessWindowContext, ProcessWindowFunction, TumblingEventTimeWindows,
+};
 
 use crate::data::{Click, Reading, clicks, sensor_readings};
 

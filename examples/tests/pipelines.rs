@@ -25,7 +25,8 @@ fn pipeline_output<T: Clone + Debug>(
 ) -> Vec<String> {
     let mut out = None;
     descriptor.execute(|env| pipeline(env, &mut out)).unwrap();
-    let mut lines: Vec<String> = out.expect("the pipeline sets its output").values().iter().map(|v| format!("{v:?}")).collect();
+    let mut lines: Vec<String> =
+        out.expect("the pipeline sets its output").values().iter().map(|v| format!("{v:?}")).collect();
     lines.sort();
     lines
 }

@@ -1,6 +1,7 @@
 //! Throughput of the runtime core beside a hand-written loop of the same computation, in the
-//! same run: WordCount (flat_map -> key_by -> rolling sum) at parallelism 1 and 2, and a
-//! map -> filter -> map chain over `from_sequence`. Inputs and checksums are those of
+//! same run: WordCount (flat_map -> key_by -> rolling sum) at parallelism 1 and 2, a
+//! map -> filter -> map chain over `from_sequence`, and a 5-stage stateless chain written with
+//! the builder and with `dataflow!`. Inputs and checksums are those of
 //! `../shared/bench/flink` (`mix64`, the 10,000-word vocabulary), so the checksums can be
 //! compared with Flink's for the same `n`.
 //!
@@ -162,6 +163,54 @@ fn mapfilter_hand(longs: u64) -> Outcome {
     (start.elapsed(), (n, black_box(total)))
 }
 
+fn chain5_builder(longs: u64) -> Outcome {
+    let sink = ChecksumSink::new();
+    let env = StreamExecutionEnvironment::new("chain5");
+    env.from_sequence(0, longs as i64 - 1)
+        .map(|x: i64| (x as u64).wrapping_mul(GOLDEN))
+        .filter(|x: &u64| x & 3 != 0)
+        .map(|x: u64| x ^ (x >> 29))
+        .map(|x: u64| x.rotate_left(7))
+        .filter(|x: &u64| x & 0x10 == 0)
+        .add_sink(sink.clone());
+    let start = Instant::now();
+    env.execute().expect("chain5 job");
+    (start.elapsed(), sink.result())
+}
+
+fn chain5_pipeline(longs: u64) -> Outcome {
+    let sink = ChecksumSink::new();
+    let out = sink.clone();
+    let job = streamcrab::dataflow!(|env| {
+        env.from_sequence(0, longs as i64 - 1)
+            .map(|x: i64| (x as u64).wrapping_mul(GOLDEN))
+            .filter(|x: &u64| x & 3 != 0)
+            .map(|x: u64| x ^ (x >> 29))
+            .map(|x: u64| x.rotate_left(7))
+            .filter(|x: &u64| x & 0x10 == 0)
+            .add_sink(out);
+    });
+    let start = Instant::now();
+    job.execute().expect("chain5 pipeline");
+    (start.elapsed(), sink.result())
+}
+
+fn chain5_hand(longs: u64) -> Outcome {
+    let start = Instant::now();
+    let (mut n, mut total) = (0u64, 0u64);
+    for x in 0..black_box(longs) {
+        let x = x.wrapping_mul(GOLDEN);
+        if x & 3 != 0 {
+            let y = (x ^ (x >> 29)).rotate_left(7);
+            if y & 0x10 == 0 {
+                n += 1;
+                total = total.wrapping_add(mix64(y));
+            }
+        }
+    }
+    (start.elapsed(), (n, black_box(total)))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -196,8 +245,12 @@ fn main() {
         ("wordcount", "builder p=2", lines, Box::new(move || wordcount_engine(lines, 2))),
         ("mapfilter", "hand-written loop", longs, Box::new(move || mapfilter_hand(longs))),
         ("mapfilter", "builder p=1", longs, Box::new(move || mapfilter_engine(longs))),
+        ("chain5", "hand-written loop", longs, Box::new(move || chain5_hand(longs))),
+        ("chain5", "builder p=1", longs, Box::new(move || chain5_builder(longs))),
+        ("chain5", "dataflow! p=1", longs, Box::new(move || chain5_pipeline(longs))),
     ];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    let mut checksums: std::collections::HashMap<&str, (u64, u64)> = std::collections::HashMap::new();
     // Interleave the configurations so machine noise hits them alike.
     for _ in 0..runs {
         for (i, (job, name, n, run)) in configs.iter().enumerate() {
@@ -205,6 +258,8 @@ fn main() {
             if let Some(want) = flink_checksum(job, *n) {
                 assert_eq!((count, checksum), want, "{job} {name}: checksum differs from Flink's");
             }
+            let first = *checksums.entry(job).or_insert((count, checksum));
+            assert_eq!((count, checksum), first, "{job} {name}: checksum differs from the other configurations");
             // WordCount counts words (10 per line), MapFilter source longs, as the Flink side does.
             let records = if *job == "wordcount" { n * 10 } else { *n };
             rates[i].push(records as f64 / elapsed.as_secs_f64());
