@@ -17,6 +17,21 @@
 //! env.execute().unwrap();
 //! assert_eq!(counts.values().last(), Some(&("be".to_string(), 2)));
 //! ```
+//!
+//! The same job as a compile-time pipeline (see [`pipeline`](macro@pipeline)):
+//!
+//! ```
+//! use streamcrab::prelude::*;
+//!
+//! #[pipeline]
+//! fn wordcount(env: &mut StreamExecutionEnvironment) {
+//!     let words = env.from_iter(vec!["a b a".to_string()]).flat_map(|l: String| l.split(' ').map(String::from).collect::<Vec<_>>());
+//!     words.map(|w: String| (w, 1)).key_by(|(w, _): &(String, i32)| w.clone()).reduce(|a, b| (a.0, a.1 + b.1)).print();
+//! }
+//!
+//! assert_eq!(WORDCOUNT.chains, 2);
+//! WORDCOUNT.execute(wordcount).unwrap();
+//! ```
 
 pub use streamcrab_macros::{dataflow, pipeline};
 

@@ -199,6 +199,35 @@ fn continuous_event_time_trigger_fires_early_and_at_the_end() {
     assert_eq!(values, vec![1, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
 }
 
+/// `ContinuousProcessingTimeTrigger.of(1 s)`: firings every second of processing time, the
+/// last one at the window's end.
+#[test]
+fn continuous_processing_time_trigger_fires_on_the_clock() {
+    let settings = WindowSettings {
+        assigner: TumblingProcessingTimeWindows::of(10_000),
+        trigger: Some(Trigger::ContinuousProcessingTime(1000)),
+        evictor: None,
+        allowed_lateness: 0,
+        late_output: None,
+    };
+    let mut h = window_harness(settings);
+    h.set_processing_time(100).unwrap();
+    h.process_element(('a', 1)).unwrap();
+    h.set_processing_time(999).unwrap();
+    assert!(h.records().is_empty());
+    h.set_processing_time(1000).unwrap();
+    h.process_element(('a', 2)).unwrap();
+    h.set_processing_time(2000).unwrap();
+    for t in (3000..=9000).step_by(1000) {
+        h.set_processing_time(t).unwrap();
+    }
+    h.set_processing_time(20_000).unwrap();
+    let values: Vec<i64> = h.values().into_iter().map(|(_, v)| v).collect();
+    let mut expected = vec![1];
+    expected.extend([3; 9]);
+    assert_eq!(values, expected);
+}
+
 #[test]
 fn a_record_without_timestamp_in_an_event_time_window_is_an_error() {
     let env = StreamExecutionEnvironment::new("no-timestamps");

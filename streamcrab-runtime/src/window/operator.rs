@@ -29,6 +29,9 @@ pub enum Trigger {
     /// Fires every `interval` ms of event time and at the window's end
     /// (`ContinuousEventTimeTrigger`).
     ContinuousEventTime(i64),
+    /// Fires every `interval` ms of processing time, the last time at the window's end
+    /// (`ContinuousProcessingTimeTrigger`).
+    ContinuousProcessingTime(i64),
     /// Fires on every `n`-th element of the window (`CountTrigger`).
     Count(u64),
     /// Turns every firing of the inner trigger into fire-and-purge (`PurgingTrigger`).
@@ -483,7 +486,7 @@ where
             .map_err(|source| TaskError::State { operator: self.name.clone(), source })
     }
 
-    /// `ContinuousEventTimeTrigger.registerNextFireTimestamp`.
+    /// `ContinuousEventTimeTrigger` / `ContinuousProcessingTimeTrigger.registerNextFireTimestamp`.
     fn register_next_fire(
         &mut self,
         key: &K,
@@ -491,10 +494,14 @@ where
         window: &Window,
         time: i64,
         interval: i64,
+        domain: TimeDomain,
     ) -> Result<(), TaskError> {
         let next = time.saturating_add(interval).min(window.max_timestamp());
         self.fire_times()?.put(key_group, key, window, next);
-        self.timers.register(key, window, next);
+        match domain {
+            TimeDomain::EventTime => self.timers.register(key, window, next),
+            TimeDomain::ProcessingTime => self.processing_timers.register(key, window, next),
+        }
         Ok(())
     }
 
@@ -535,7 +542,15 @@ where
                 self.timers.register(key, window, window.max_timestamp());
                 if self.fire_times()?.get(key_group, key, window).is_none() {
                     let start = timestamp - timestamp % interval;
-                    self.register_next_fire(key, key_group, window, start, *interval)?;
+                    self.register_next_fire(key, key_group, window, start, *interval, TimeDomain::EventTime)?;
+                }
+                TriggerResult::Continue
+            }
+            Trigger::ContinuousProcessingTime(interval) => {
+                if self.fire_times()?.get(key_group, key, window).is_none() {
+                    let now = self.clock.now_millis();
+                    let start = now - now % interval;
+                    self.register_next_fire(key, key_group, window, start, *interval, TimeDomain::ProcessingTime)?;
                 }
                 TriggerResult::Continue
             }
@@ -568,10 +583,13 @@ where
             (Trigger::EventTime, TimeDomain::EventTime) if fire_at_end => TriggerResult::Fire,
             (Trigger::ProcessingTime, TimeDomain::ProcessingTime) if fire_at_end => TriggerResult::Fire,
             (Trigger::ContinuousEventTime(_), TimeDomain::EventTime) if fire_at_end => TriggerResult::Fire,
-            (Trigger::ContinuousEventTime(interval), TimeDomain::EventTime) => {
+            (Trigger::ContinuousEventTime(interval), TimeDomain::EventTime)
+            | (Trigger::ContinuousProcessingTime(interval), TimeDomain::ProcessingTime) => {
                 if self.fire_times()?.get(key_group, key, window) == Some(&time) {
                     self.fire_times()?.remove(key_group, key, window);
-                    self.register_next_fire(key, key_group, window, time, *interval)?;
+                    if time < window.max_timestamp() {
+                        self.register_next_fire(key, key_group, window, time, *interval, domain)?;
+                    }
                     TriggerResult::Fire
                 } else {
                     TriggerResult::Continue
@@ -591,6 +609,11 @@ where
             Trigger::ContinuousEventTime(_) => {
                 if let Some(time) = self.fire_times()?.remove(key_group, key, window) {
                     self.timers.delete(key, window, time);
+                }
+            }
+            Trigger::ContinuousProcessingTime(_) => {
+                if let Some(time) = self.fire_times()?.remove(key_group, key, window) {
+                    self.processing_timers.delete(key, window, time);
                 }
             }
             Trigger::Count(_) => {
@@ -639,6 +662,18 @@ where
                 if let Some(t) = earliest {
                     self.fire_times()?.put(key_group, key, result, t);
                     self.timers.register(key, result, t);
+                }
+            }
+            Trigger::ContinuousProcessingTime(_) => {
+                let mut earliest = None;
+                for window in merged {
+                    if let Some(&t) = self.fire_times()?.get(key_group, key, window) {
+                        earliest = Some(earliest.map_or(t, |e: i64| e.min(t)));
+                    }
+                }
+                if let Some(t) = earliest {
+                    self.fire_times()?.put(key_group, key, result, t);
+                    self.processing_timers.register(key, result, t);
                 }
             }
             Trigger::Count(_) => {
