@@ -15,7 +15,7 @@ use crate::element::{StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::operator::{Operator, OperatorId, Tail};
 use crate::state::{OperatorStateAccess, OperatorStateStore};
-use crate::task::{TaskContext, enter_operator};
+use crate::task::{TaskContext, call_user, enter_operator};
 
 /// What a [`SinkFunction`] knows about the record it is given.
 pub struct SinkContext<'a> {
@@ -111,13 +111,13 @@ impl<T, S: SinkFunction<T>> Operator<T> for SinkOperator<S> {
 
     #[inline]
     fn process(&mut self, record: StreamRecord<T>) -> Result<(), TaskError> {
-        enter_operator(self.id);
         let mut ctx = SinkContext {
             timestamp: record.timestamp,
             current_watermark: self.current_watermark,
             operator_state: &mut self.operator_state,
         };
-        let result = self.function.invoke(record.value, &mut ctx);
+        let function = &mut self.function;
+        let result = call_user(self.id, || function.invoke(record.value, &mut ctx));
         self.settle(result)
     }
 

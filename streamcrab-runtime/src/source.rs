@@ -17,7 +17,7 @@ use crate::error::{TaskError, UserResult};
 use crate::input::ChainHead;
 use crate::operator::{Operator, OperatorId};
 use crate::state::{OperatorStateAccess, OperatorStateStore};
-use crate::task::{TaskContext, enter_operator};
+use crate::task::{TaskContext, call_user, enter_operator};
 
 /// Records a generator emits between two looks at the cancellation flag.
 const CANCEL_CHECK_EVERY: u64 = 1024;
@@ -171,8 +171,7 @@ where
             if ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
-            enter_operator(self.id);
-            let Some(value) = generator(index) else { break };
+            let Some(value) = call_user(self.id, || generator(index)) else { break };
             chain.process(StreamRecord::new(value))?;
             timer.tick(&mut chain)?;
             index += step;

@@ -3,8 +3,9 @@
 //! The [`TaskContext`] carries what a chain needs when it is built and opened: which subtask
 //! it is, its channels, its side-output wiring and the job's cancellation flag. `run_task`
 //! runs a chain and turns a panic in a user function into a [`TaskError::Panic`] naming the
-//! operator whose function panicked (tracked with [`enter_operator`], one thread-local store
-//! per call).
+//! operator whose function panicked. Fused stateless operators wrap their user calls in
+//! [`call_user`], which costs nothing unless the call unwinds; the others record themselves
+//! with [`enter_operator`] (one thread-local store per call).
 
 use std::any::Any;
 use std::cell::Cell;
@@ -20,6 +21,30 @@ use crate::operator::OperatorId;
 
 thread_local! {
     static CURRENT_OPERATOR: Cell<u32> = const { Cell::new(u32::MAX) };
+    static PANICKED_IN: Cell<u32> = const { Cell::new(u32::MAX) };
+}
+
+/// Records, while unwinding, the innermost operator a panic went through.
+struct UnwindMarker(OperatorId);
+
+impl Drop for UnwindMarker {
+    fn drop(&mut self) {
+        PANICKED_IN.with(|p| {
+            if p.get() == u32::MAX {
+                p.set(self.0.0);
+            }
+        });
+    }
+}
+
+/// Calls user function `f` of operator `id`; if it panics, the panic is attributed to `id`.
+/// Free on the normal path: the marker only acts while unwinding.
+#[inline(always)]
+pub fn call_user<R>(id: OperatorId, f: impl FnOnce() -> R) -> R {
+    let marker = UnwindMarker(id);
+    let result = f();
+    std::mem::forget(marker);
+    result
 }
 
 /// Records that the calling thread now runs a function of operator `id`.
@@ -29,7 +54,8 @@ pub fn enter_operator(id: OperatorId) {
 }
 
 fn current_operator() -> Option<OperatorId> {
-    let id = CURRENT_OPERATOR.with(Cell::get);
+    let panicked = PANICKED_IN.with(Cell::get);
+    let id = if panicked != u32::MAX { panicked } else { CURRENT_OPERATOR.with(Cell::get) };
     (id != u32::MAX).then_some(OperatorId(id))
 }
 
@@ -160,6 +186,7 @@ pub(crate) fn run_task(
     body: impl FnOnce(&mut TaskContext) -> Result<(), TaskError>,
 ) -> Result<(), TaskError> {
     CURRENT_OPERATOR.with(|c| c.set(u32::MAX));
+    PANICKED_IN.with(|c| c.set(u32::MAX));
     let names = ctx.operator_names.clone();
     let task_name = ctx.task_name.clone();
     match catch_unwind(AssertUnwindSafe(|| body(ctx))) {

@@ -3,7 +3,7 @@
 use super::{Operator, OperatorId, Stage, forward_control};
 use crate::element::StreamRecord;
 use crate::error::TaskError;
-use crate::task::enter_operator;
+use crate::task::call_user;
 
 macro_rules! closure_stage {
     ($(#[$doc:meta])* $stage:ident => $op:ident) => {
@@ -56,8 +56,8 @@ where
 impl<In, Out, F: FnMut(In) -> Out, N: Operator<Out>> Operator<In> for Map<F, N> {
     #[inline]
     fn process(&mut self, record: StreamRecord<In>) -> Result<(), TaskError> {
-        enter_operator(self.id);
-        let value = (self.f)(record.value);
+        let f = &mut self.f;
+        let value = call_user(self.id, || f(record.value));
         self.next.process(StreamRecord { value, timestamp: record.timestamp })
     }
     forward_control!();
@@ -76,8 +76,8 @@ where
 impl<T, F: FnMut(&T) -> bool, N: Operator<T>> Operator<T> for Filter<F, N> {
     #[inline]
     fn process(&mut self, record: StreamRecord<T>) -> Result<(), TaskError> {
-        enter_operator(self.id);
-        if (self.f)(&record.value) { self.next.process(record) } else { Ok(()) }
+        let f = &mut self.f;
+        if call_user(self.id, || f(&record.value)) { self.next.process(record) } else { Ok(()) }
     }
     forward_control!();
 }
@@ -101,10 +101,10 @@ where
 {
     #[inline]
     fn process(&mut self, record: StreamRecord<In>) -> Result<(), TaskError> {
-        enter_operator(self.id);
-        for value in (self.f)(record.value) {
+        let f = &mut self.f;
+        let mut values = call_user(self.id, || f(record.value)).into_iter();
+        while let Some(value) = call_user(self.id, || values.next()) {
             self.next.process(StreamRecord { value, timestamp: record.timestamp })?;
-            enter_operator(self.id);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use crate::element::StreamRecord;
 use crate::error::TaskError;
 use crate::keygroup::{KeyGroupRange, assign_to_key_group};
 use crate::state::{HeapKeyedStateBackend, VoidNamespace};
-use crate::task::{TaskContext, enter_operator};
+use crate::task::{TaskContext, call_user};
 
 /// The stage of a rolling `reduce` on a keyed stream.
 #[derive(Clone)]
@@ -80,15 +80,16 @@ where
 
     #[inline]
     fn process(&mut self, record: StreamRecord<T>) -> Result<(), TaskError> {
-        enter_operator(self.id);
-        let key = (self.key_selector)(&record.value);
+        let selector = &self.key_selector;
+        let key = call_user(self.id, || selector(&record.value));
         let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
         let table = self
             .backend
             .table::<VoidNamespace, T>(self.state)
             .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        let reduce = &mut self.reduce;
         let reduced = match table.remove(key_group, &key, &VoidNamespace) {
-            Some(acc) => (self.reduce)(acc, record.value),
+            Some(acc) => call_user(self.id, || reduce(acc, record.value)),
             None => record.value,
         };
         table.insert(key_group, key, VoidNamespace, reduced.clone());
