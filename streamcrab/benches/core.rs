@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 
 use streamcrab::prelude::*;
 
+// Records cross threads (allocated by the source, freed downstream): glibc's allocator spends
+// most of WordCount's time on that; a job binary should pick a thread-friendly allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn mix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -73,7 +73,7 @@ where
         self.state = self
             .backend
             .registry()
-            .register::<(VoidNamespace, T)>("reduce", "value")
+            .register::<(VoidNamespace, Option<T>)>("reduce", "value")
             .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
         Ok(())
     }
@@ -83,16 +83,19 @@ where
         let selector = &self.key_selector;
         let key = call_user(self.id, || selector(&record.value));
         let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
+        // The slot is taken and refilled in place: one hash lookup, and the key is cloned only
+        // when it is new.
         let table = self
             .backend
-            .table::<VoidNamespace, T>(self.state)
+            .table::<VoidNamespace, Option<T>>(self.state)
             .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        let slot = table.get_or_insert_with(key_group, &key, &VoidNamespace, || None);
         let reduce = &mut self.reduce;
-        let reduced = match table.remove(key_group, &key, &VoidNamespace) {
+        let reduced = match slot.take() {
             Some(acc) => call_user(self.id, || reduce(acc, record.value)),
             None => record.value,
         };
-        table.insert(key_group, key, VoidNamespace, reduced.clone());
+        *slot = Some(reduced.clone());
         self.next.process(StreamRecord { value: reduced, timestamp: record.timestamp })
     }
 
