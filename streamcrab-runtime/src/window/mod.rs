@@ -9,6 +9,7 @@
 //! * Session windows merge eagerly; touching windows merge.
 
 mod assigner;
+mod contents;
 mod merging;
 mod operator;
 
@@ -16,11 +17,12 @@ pub use assigner::{
     EventTimeSessionWindows, GlobalWindows, ProcessingTimeSessionWindows, SlidingEventTimeWindows,
     SlidingProcessingTimeWindows, TumblingEventTimeWindows, TumblingProcessingTimeWindows, WindowAssigner,
 };
-pub use merging::merge_windows;
-pub use operator::{
-    AggregateContents, Evictor, LATE_RECORDS_DROPPED, ProcessContents, ProcessWindowContext, ProcessWindowFunction,
-    ReduceContents, Then, Trigger, WindowContents, WindowOperator, WindowSettings, WindowStage,
+pub use contents::{
+    AggregateContents, ProcessContents, ProcessWindowContext, ProcessWindowFunction, ReduceContents, Then,
+    WindowContents,
 };
+pub use merging::merge_windows;
+pub use operator::{Evictor, LATE_RECORDS_DROPPED, Trigger, WindowOperator, WindowSettings, WindowStage};
 
 /// A time window `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
