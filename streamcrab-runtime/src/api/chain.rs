@@ -6,7 +6,9 @@
 //! exchange, the last operator is *committed*: chained into the head's task when Flink's rules
 //! allow it (same parallelism, no hint against it), or placed behind a new task boundary. The
 //! committed head is `OpHead<EitherHead<H, ExchangeHead<M>>, L>`: both shapes are compiled, one
-//! is chosen when the job is built, and a task pays nothing per record for the choice.
+//! is chosen when the job is built. The chained shape costs nothing per record; the cut shape
+//! boxes the chain behind the new task's input gate (one virtual call per record at the task
+//! boundary), which keeps compile time linear in the number of operators.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -55,7 +57,12 @@ impl<T, A: ChainHead<T>, B: ChainHead<T>> ChainHead<T> for EitherHead<A, B> {
     fn run<O: Operator<T>>(self, chain: O, ctx: &mut TaskContext) -> Result<(), TaskError> {
         match self {
             Self::Chained(head) => head.run(chain, ctx),
-            Self::Input(head) => head.run(chain, ctx),
+            // A task boundary: the chain is boxed once here (one virtual call per record), so the
+            // input gate is compiled once per element type instead of once per chain shape.
+            Self::Input(head) => {
+                let chain: Box<dyn Operator<T> + '_> = Box::new(chain);
+                head.run(chain, ctx)
+            }
         }
     }
 }
