@@ -5,7 +5,10 @@
 //! `../shared/bench/flink` (`mix64`, the 10,000-word vocabulary), so the checksums can be
 //! compared with Flink's for the same `n`.
 //!
-//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [runs=N]`
+//! WindowAgg (bounded out-of-orderness 1 s -> key_by -> tumbling 10 s event-time window ->
+//! aggregate + window end) is there too, also with Flink's generator and checksum.
+//!
+//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N]`
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -14,6 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use streamcrab::prelude::*;
+use streamcrab::watermark::WatermarkStrategy;
+use streamcrab::window::{ProcessWindowContext, ProcessWindowFunction, TumblingEventTimeWindows};
 
 // Records cross threads (allocated by the source, freed downstream): glibc's allocator spends
 // most of WordCount's time on that; a job binary should pick a thread-friendly allocator.
@@ -216,6 +221,99 @@ fn chain5_hand(longs: u64) -> Outcome {
     (start.elapsed(), (n, black_box(total)))
 }
 
+/// WindowAgg's event `i`: `(key, timestamp, value)`, 100,000 events per event-time second,
+/// up to 1 s out of order.
+fn window_event(i: u64) -> (u64, i64, u64) {
+    let key = mix64(i) % 10_000;
+    let ts = 1000 + (i * 1000 / 100_000) as i64 - (mix64(i ^ 0x5DEE_CE66D) % 1000) as i64;
+    (key, ts, mix64(i ^ 0xAB_CDEF) % 1000)
+}
+
+fn window_checksum(key: u64, end: i64, sum: u64, count: u64) -> u64 {
+    mix64(mix64(mix64(mix64(key) ^ end as u64) ^ sum) ^ count)
+}
+
+impl Checksum for (u64, i64, u64, u64) {
+    fn checksum(&self) -> u64 {
+        window_checksum(self.0, self.1, self.2, self.3)
+    }
+}
+
+/// Sum and count of the values of a window.
+#[derive(Clone)]
+struct SumCount;
+
+impl AggregateFunction<(u64, i64, u64)> for SumCount {
+    type Acc = (u64, u64);
+    type Out = (u64, u64);
+    fn create_accumulator(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    fn add(&self, value: (u64, i64, u64), acc: &mut (u64, u64)) {
+        acc.0 += value.2;
+        acc.1 += 1;
+    }
+    fn get_result(&self, acc: &(u64, u64)) -> (u64, u64) {
+        *acc
+    }
+    fn merge(&self, a: (u64, u64), b: (u64, u64)) -> (u64, u64) {
+        (a.0 + b.0, a.1 + b.1)
+    }
+}
+
+/// Adds the key and the window end.
+#[derive(Clone)]
+struct WithEnd;
+
+impl ProcessWindowFunction<u64, (u64, u64), (u64, i64, u64, u64)> for WithEnd {
+    fn process(
+        &mut self,
+        key: &u64,
+        ctx: &ProcessWindowContext<'_>,
+        results: Vec<(u64, u64)>,
+        out: &mut Collector<'_, (u64, i64, u64, u64)>,
+    ) -> UserResult {
+        for (sum, count) in results {
+            out.collect((*key, ctx.window().end(), sum, count));
+        }
+        Ok(())
+    }
+}
+
+fn windowagg_engine(events: u64, parallelism: u32) -> Outcome {
+    let sink = ChecksumSink::new();
+    let env = StreamExecutionEnvironment::new("windowagg");
+    env.set_parallelism(parallelism);
+    let watermarks =
+        WatermarkStrategy::for_bounded_out_of_orderness(1000).with_timestamp_assigner(|e: &(u64, i64, u64), _| e.1);
+    env.from_fn(move |i| (i < events).then(|| window_event(i)))
+        .assign_timestamps_and_watermarks(watermarks)
+        .key_by(|e: &(u64, i64, u64)| e.0)
+        .window(TumblingEventTimeWindows::of(10_000))
+        .aggregate_with_process(SumCount, WithEnd)
+        .add_sink(sink.clone());
+    let start = Instant::now();
+    env.execute().expect("windowagg job");
+    (start.elapsed(), sink.result())
+}
+
+fn windowagg_hand(events: u64) -> Outcome {
+    let start = Instant::now();
+    let mut windows: HashMap<(u64, i64), (u64, u64)> = HashMap::new();
+    for i in 0..events {
+        let (key, ts, value) = window_event(i);
+        let acc = windows.entry((key, ts.div_euclid(10_000) * 10_000 + 10_000)).or_default();
+        acc.0 += value;
+        acc.1 += 1;
+    }
+    let (mut n, mut total) = (0u64, 0u64);
+    for ((key, end), (sum, count)) in windows {
+        n += 1;
+        total = total.wrapping_add(window_checksum(key, end, sum, count));
+    }
+    (start.elapsed(), (n, black_box(total)))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -228,6 +326,8 @@ fn flink_checksum(job: &str, n: u64) -> Option<(u64, u64)> {
         ("wordcount", 2_000_000) => Some((20_000_000, 4_268_405_462_986_879_544)),
         ("mapfilter", 1_000_000) => Some((750_000, 7_299_906_173_704_765_867)),
         ("mapfilter", 300_000_000) => Some((225_000_000, 4_490_388_647_967_883_129)),
+        ("windowagg", 2_000_000) => Some((29_924, 7_559_516_588_894_046_775)),
+        ("windowagg", 15_000_000) => Some((159_940, 17_593_447_193_885_757_402)),
         _ => None,
     }
 }
@@ -235,12 +335,13 @@ fn flink_checksum(job: &str, n: u64) -> Option<(u64, u64)> {
 type Job = Box<dyn Fn() -> Outcome>;
 
 fn main() {
-    let (mut lines, mut longs, mut runs) = (2_000_000u64, 300_000_000u64, 5usize);
+    let (mut lines, mut longs, mut events, mut runs) = (2_000_000u64, 300_000_000u64, 15_000_000u64, 5usize);
     for arg in std::env::args().skip(1) {
         match arg.split_once('=') {
             Some(("lines", v)) => lines = v.parse().expect("lines=N"),
             Some(("longs", v)) => longs = v.parse().expect("longs=N"),
             Some(("runs", v)) => runs = v.parse().expect("runs=N"),
+            Some(("events", v)) => events = v.parse().expect("events=N"),
             _ => {} // cargo bench passes `--bench`
         }
     }
@@ -250,6 +351,9 @@ fn main() {
         ("wordcount", "builder p=2", lines, Box::new(move || wordcount_engine(lines, 2))),
         ("mapfilter", "hand-written loop", longs, Box::new(move || mapfilter_hand(longs))),
         ("mapfilter", "builder p=1", longs, Box::new(move || mapfilter_engine(longs))),
+        ("windowagg", "hand-written loop", events, Box::new(move || windowagg_hand(events))),
+        ("windowagg", "builder p=1", events, Box::new(move || windowagg_engine(events, 1))),
+        ("windowagg", "builder p=2", events, Box::new(move || windowagg_engine(events, 2))),
         ("chain5", "hand-written loop", longs, Box::new(move || chain5_hand(longs))),
         ("chain5", "builder p=1", longs, Box::new(move || chain5_builder(longs))),
         ("chain5", "dataflow! p=1", longs, Box::new(move || chain5_pipeline(longs))),
@@ -270,7 +374,7 @@ fn main() {
             rates[i].push(records as f64 / elapsed.as_secs_f64());
         }
     }
-    println!("median of {runs} runs; records/s = words/s (WordCount) or source longs/s (MapFilter)");
+    println!("median of {runs} runs; records/s = words/s (WordCount), events/s (WindowAgg), source longs/s (others)");
     println!("{:<10} {:<18} {:>12} {:>16} {:>9}", "job", "config", "n", "records/s", "vs loop");
     let mut floor = 0.0;
     for ((job, name, n, _), r) in configs.iter().zip(rates) {
