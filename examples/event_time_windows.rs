@@ -7,49 +7,9 @@
 
 use streamcrab::prelude::*;
 use streamcrab::watermark::WatermarkStrategy;
-use streamcrab::window::{ProcessWindowContext, ProcessWindowFunction, TumblingEventTimeWindows};
+use streamcrab::window::TumblingEventTimeWindows;
 use streamcrab_examples::data::{Reading, sensor_readings};
-
-/// Sum and count of temperatures.
-#[derive(Clone)]
-struct Average;
-
-impl AggregateFunction<Reading> for Average {
-    type Acc = (i64, i64);
-    type Out = f64;
-    fn create_accumulator(&self) -> (i64, i64) {
-        (0, 0)
-    }
-    fn add(&self, (_, temperature, _): Reading, acc: &mut (i64, i64)) {
-        acc.0 += temperature;
-        acc.1 += 1;
-    }
-    fn get_result(&self, acc: &(i64, i64)) -> f64 {
-        acc.0 as f64 / acc.1 as f64
-    }
-    fn merge(&self, a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
-        (a.0 + b.0, a.1 + b.1)
-    }
-}
-
-/// Adds the sensor and the window end to the average.
-#[derive(Clone)]
-struct WithWindowEnd;
-
-impl ProcessWindowFunction<String, f64, (String, i64, f64)> for WithWindowEnd {
-    fn process(
-        &mut self,
-        sensor: &String,
-        ctx: &ProcessWindowContext<'_>,
-        averages: Vec<f64>,
-        out: &mut Collector<'_, (String, i64, f64)>,
-    ) -> UserResult {
-        for average in averages {
-            out.collect((sensor.clone(), ctx.window().end(), average));
-        }
-        Ok(())
-    }
-}
+use streamcrab_examples::pipelines::{Average, WithWindowEnd};
 
 fn main() -> Result<(), JobError> {
     let env = StreamExecutionEnvironment::new("event-time-windows");

@@ -5,25 +5,9 @@
 
 use streamcrab::prelude::*;
 use streamcrab::watermark::WatermarkStrategy;
-use streamcrab::window::{EventTimeSessionWindows, ProcessWindowContext, ProcessWindowFunction};
+use streamcrab::window::EventTimeSessionWindows;
 use streamcrab_examples::data::{Click, clicks};
-
-/// Counts the clicks of one session.
-#[derive(Clone)]
-struct SessionSummary;
-
-impl ProcessWindowFunction<String, Click, (String, i64, i64, usize)> for SessionSummary {
-    fn process(
-        &mut self,
-        user: &String,
-        ctx: &ProcessWindowContext<'_>,
-        clicks: Vec<Click>,
-        out: &mut Collector<'_, (String, i64, i64, usize)>,
-    ) -> UserResult {
-        out.collect((user.clone(), ctx.window().start(), ctx.window().end(), clicks.len()));
-        Ok(())
-    }
-}
+use streamcrab_examples::pipelines::SessionSummary;
 
 fn main() -> Result<(), JobError> {
     let env = StreamExecutionEnvironment::new("sessions");

@@ -1,5 +1,6 @@
-//! The `#[pipeline]` versions of the examples. Each computes what its builder version
-//! (`examples/*.rs`) computes; `tests/pipelines.rs` checks that they agree.
+//! The `#[pipeline]` versions of the examples, and the window functions both versions use.
+//! Each computes what its builder version (`examples/*.rs`) computes; `tests/pipelines.rs`
+//! checks that they agree.
 
 use streamcrab::prelude::*;
 use streamcrab::sink::CollectedResults;
