@@ -98,9 +98,11 @@ impl WindowSettings {
     }
 }
 
-/// What is stored per window: an accumulator, or (with an evictor) the elements.
+/// What is stored per window: an accumulator, or (with an evictor) the elements. `Empty`
+/// only stands in while the slot is being refilled.
 #[derive(Clone)]
 enum Stored<A, T> {
+    Empty,
     Acc(A),
     Elements(Vec<StreamRecord<T>>),
 }
@@ -468,26 +470,31 @@ where
             .map_err(|source| TaskError::State { operator: name, source })
     }
 
+    /// Adds `record` to the window's contents in place; whether the window had contents before.
     fn add_to_window(
         &mut self,
         key: &K,
         key_group: u32,
         window: &Window,
         record: &StreamRecord<T>,
-    ) -> Result<(), TaskError> {
+    ) -> Result<bool, TaskError> {
         let buffered = self.settings.evictor.is_some();
-        let previous = self.stored()?.remove(key_group, key, window);
-        let next = match (previous, buffered) {
-            (Some(Stored::Elements(mut elements)), _) => {
+        let table = self
+            .backend
+            .table::<Window, Stored<C::Acc, T>>(self.slots.contents)
+            .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        let slot = table.get_or_insert_with(key_group, key, window, || Stored::Empty);
+        let (next, had_contents) = match (std::mem::replace(slot, Stored::Empty), buffered) {
+            (Stored::Elements(mut elements), _) => {
                 elements.push(record.clone());
-                Stored::Elements(elements)
+                (Stored::Elements(elements), true)
             }
-            (None, true) => Stored::Elements(vec![record.clone()]),
-            (Some(Stored::Acc(acc)), _) => Stored::Acc(self.contents.add(Some(acc), record.value.clone())),
-            (None, false) => Stored::Acc(self.contents.add(None, record.value.clone())),
+            (Stored::Empty, true) => (Stored::Elements(vec![record.clone()]), false),
+            (Stored::Acc(acc), _) => (Stored::Acc(self.contents.add(Some(acc), record.value.clone())), true),
+            (Stored::Empty, false) => (Stored::Acc(self.contents.add(None, record.value.clone())), false),
         };
-        self.stored()?.insert(key_group, key.clone(), *window, next);
-        Ok(())
+        *slot = next;
+        Ok(had_contents)
     }
 
     fn merge_contents(
@@ -501,7 +508,8 @@ where
             let Some(from) = self.stored()?.remove(key_group, key, source) else { continue };
             let into = self.stored()?.remove(key_group, key, target);
             let merged = match (into, from) {
-                (None, from) => from,
+                (None | Some(Stored::Empty), from) => from,
+                (Some(into), Stored::Empty) => into,
                 (Some(Stored::Acc(a)), Stored::Acc(b)) => Stored::Acc(self.contents.merge(a, b)),
                 (Some(Stored::Elements(mut a)), Stored::Elements(b)) => {
                     a.extend(b);
@@ -525,6 +533,7 @@ where
         let evictor = self.settings.evictor;
         let Some(stored) = self.stored()?.get_mut(key_group, key, state_window) else { return Ok(()) };
         let acc = match stored {
+            Stored::Empty => return Ok(()),
             Stored::Acc(acc) => acc.clone(),
             Stored::Elements(elements) => {
                 evict(evictor, elements);
@@ -645,7 +654,12 @@ where
                 continue;
             }
             skipped = false;
-            self.add_to_window(key, key_group, window, record)?;
+            let had_contents = self.add_to_window(key, key_group, window, record)?;
+            // Fast path: a window that already holds elements under the event-time trigger has
+            // its end and cleanup timers registered, and is not due yet.
+            if had_contents && self.trigger == Trigger::EventTime && window.max_timestamp() > self.watermark() {
+                continue;
+            }
             let trigger = self.trigger.clone();
             let result = self.on_element_trigger(&trigger, key, key_group, window, record_time(record))?;
             self.apply_trigger_result(result, key, key_group, window, window)?;
