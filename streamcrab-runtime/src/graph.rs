@@ -44,6 +44,7 @@ pub enum Partitioning {
 impl Partitioning {
     fn label(self) -> &'static str {
         match self {
+            // `Default` between equal parallelisms is shown as FORWARD by `describe`.
             Self::Default | Self::Rebalance => "REBALANCE",
             Self::Forward => "FORWARD",
             Self::Shuffle => "SHUFFLE",
@@ -242,7 +243,13 @@ impl JobGraph {
                         format!("[{v}] side output '{tag}'")
                     }
                 };
-                let _ = writeln!(out, "      <- {from} {}", edge.partitioning.label());
+                let label = match (edge.partitioning, self.source_vertex(edge)) {
+                    (Partitioning::Default, Some(v)) if self.vertices[v.0].parallelism == vertex.parallelism => {
+                        "FORWARD"
+                    }
+                    (partitioning, _) => partitioning.label(),
+                };
+                let _ = writeln!(out, "      <- {from} {label}");
             }
         }
         out
