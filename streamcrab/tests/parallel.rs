@@ -146,4 +146,5 @@ fn chaining_hints_split_tasks() {
     for task in ["Source: Sequence Source -> one (", "] two (", "] three (", "] four -> Sink: Collect ("] {
         assert!(description.contains(task), "{task} in {description}");
     }
+    assert!(description.contains("<- [0] FORWARD"), "{description}");
 }
