@@ -8,7 +8,8 @@
 //! WindowAgg (bounded out-of-orderness 1 s -> key_by -> tumbling 10 s event-time window ->
 //! aggregate + window end) is there too, also with Flink's generator and checksum.
 //!
-//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N]`
+//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N] [only=job,job]`
+//! (`bench/compare.sh` runs it interleaved with Apache Flink.)
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -336,12 +337,14 @@ type Job = Box<dyn Fn() -> Outcome>;
 
 fn main() {
     let (mut lines, mut longs, mut events, mut runs) = (2_000_000u64, 300_000_000u64, 15_000_000u64, 5usize);
+    let mut only: Vec<String> = Vec::new();
     for arg in std::env::args().skip(1) {
         match arg.split_once('=') {
             Some(("lines", v)) => lines = v.parse().expect("lines=N"),
             Some(("longs", v)) => longs = v.parse().expect("longs=N"),
             Some(("runs", v)) => runs = v.parse().expect("runs=N"),
             Some(("events", v)) => events = v.parse().expect("events=N"),
+            Some(("only", v)) => only = v.split(',').map(str::to_string).collect(),
             _ => {} // cargo bench passes `--bench`
         }
     }
@@ -358,6 +361,7 @@ fn main() {
         ("chain5", "builder p=1", longs, Box::new(move || chain5_builder(longs))),
         ("chain5", "dataflow! p=1", longs, Box::new(move || chain5_pipeline(longs))),
     ];
+    let configs: Vec<_> = configs.into_iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.0)).collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut checksums: std::collections::HashMap<&str, (u64, u64)> = std::collections::HashMap::new();
     // Interleave the configurations so machine noise hits them alike.
