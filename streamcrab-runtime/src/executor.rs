@@ -16,7 +16,7 @@ use crossbeam_channel::unbounded;
 use crate::error::{ConfigErrors, JobError, TaskError};
 use crate::graph::{EdgeId, EdgeSource, JobGraph};
 use crate::metrics::JobMetrics;
-use crate::task::{SideOutputTarget, TaskContext, run_task};
+use crate::task::{SideOutputTarget, TaskContext, end_unused_side_outputs, run_task};
 
 /// What a finished job reports (Flink's `JobExecutionResult`).
 #[derive(Debug, Clone)]
@@ -125,7 +125,12 @@ pub(crate) fn start(graph: JobGraph) -> Result<JobHandle, JobError> {
         for (ctx, output) in contexts[source.0].iter_mut().zip(channels.outputs) {
             ctx.outputs.insert(id, output);
             if let EdgeSource::Side { operator, tag, writer } = &edge.source {
-                ctx.side_outputs.push(SideOutputTarget { operator: *operator, tag: tag.clone(), make: writer.clone() });
+                ctx.side_outputs.push(SideOutputTarget {
+                    operator: *operator,
+                    tag: tag.clone(),
+                    make: writer.clone(),
+                    edge: Some(id),
+                });
             }
         }
         for (ctx, input) in contexts[edge.target.0].iter_mut().zip(channels.inputs) {
@@ -147,7 +152,7 @@ pub(crate) fn start(graph: JobGraph) -> Result<JobHandle, JobError> {
             let task_cancel = cancel.clone();
             let name = format!("{} ({}/{})", ctx.task_name, ctx.subtask_index + 1, ctx.parallelism);
             let spawned = std::thread::Builder::new().name(name.clone()).spawn(move || {
-                let result = run_task(&mut ctx, run);
+                let result = run_task(&mut ctx, run).and_then(|()| end_unused_side_outputs(&mut ctx));
                 if result.is_err() {
                     task_cancel.store(true, Ordering::SeqCst);
                 }

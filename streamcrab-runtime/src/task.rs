@@ -68,6 +68,8 @@ pub(crate) struct SideOutputTarget {
     pub(crate) operator: OperatorId,
     pub(crate) tag: String,
     pub(crate) make: SideOutputFactory,
+    /// The edge it writes to (`None` in test harnesses).
+    pub(crate) edge: Option<EdgeId>,
 }
 
 /// Everything a chain sees of the task it runs in.
@@ -166,8 +168,27 @@ impl TaskContext {
 
     /// Registers a consumer of side output `tag` of operator `operator` (used by test harnesses).
     pub(crate) fn add_side_output(&mut self, operator: OperatorId, tag: &str, make: SideOutputFactory) {
-        self.side_outputs.push(SideOutputTarget { operator, tag: tag.to_string(), make });
+        self.side_outputs.push(SideOutputTarget { operator, tag: tag.to_string(), make, edge: None });
     }
+}
+
+/// Ends the side-output edges whose operator never wired them (it emits no side outputs), so
+/// their consumers see an orderly end instead of a vanished upstream.
+pub(crate) fn end_unused_side_outputs(ctx: &mut TaskContext) -> Result<(), TaskError> {
+    let unused: Vec<SideOutputTarget> =
+        ctx.side_outputs.iter().filter(|t| t.edge.is_some_and(|e| ctx.outputs.contains_key(&e))).cloned().collect();
+    for target in unused {
+        let mut writer = (target.make)(ctx)?;
+        if let Some(writer) = writer
+            .downcast_mut::<Option<Box<dyn crate::operator::side_output::ErasedSideOutput>>>()
+            .and_then(Option::take)
+        {
+            let mut writer = writer;
+            writer.watermark(crate::element::Watermark::MAX)?;
+            writer.finish()?;
+        }
+    }
+    Ok(())
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

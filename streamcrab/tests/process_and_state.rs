@@ -54,6 +54,19 @@ fn side_output_consumed_while_the_main_stream_is_unused() {
     assert_eq!(odds.values(), vec!["odd 1", "odd 3"]);
 }
 
+/// Flink: a side output nobody emits to is an empty stream; its consumer still ends normally.
+#[test]
+fn side_output_of_an_operator_without_side_outputs_is_empty() {
+    let env = StreamExecutionEnvironment::new("no-side-output");
+    env.set_parallelism(2);
+    let main = env.from_sequence(1, 100).map(|x| x + 1);
+    let side = main.get_side_output(&OutputTag::<String>::new("nothing")).collect_to_vec();
+    let values = main.collect_to_vec();
+    env.execute().unwrap();
+    assert!(side.is_empty());
+    assert_eq!(values.len(), 100);
+}
+
 #[test]
 fn harness_collects_main_and_side_output_with_timestamps() {
     let tag = OutputTag::<String>::new(ODD);
