@@ -220,7 +220,8 @@ impl<CS, I1, I2> TwoInputHead<CS, I1, I2> {
     }
 }
 
-/// The combined watermark state of two inputs: `min(input 1, input 2)`, idle only if both are.
+/// The combined watermark state of two inputs: `min(input 1, input 2)` over the active ones,
+/// idle only if both are.
 struct TwoInputWatermarks {
     watermarks: [i64; 2],
     idle: [bool; 2],
@@ -233,18 +234,17 @@ impl TwoInputWatermarks {
         Self { watermarks: [i64::MIN; 2], idle: [false; 2], last: i64::MIN, last_idle: false }
     }
 
+    /// Flink's `CombinedWatermarkStatus`: the minimum over the inputs that are not idle; no
+    /// watermark while all are idle.
     fn combined<O: TwoInputOperator<I1, I2>, I1, I2>(&mut self, op: &mut O) -> Result<(), TaskError> {
-        let active: Vec<i64> = (0..2).filter(|&i| !self.idle[i]).map(|i| self.watermarks[i]).collect();
-        let both_idle = active.is_empty();
-        let min = if both_idle {
-            self.watermarks[0].max(self.watermarks[1])
-        } else {
-            active.into_iter().min().unwrap_or(i64::MIN)
-        };
-        if min > self.last {
+        let min = (0..2).filter(|&i| !self.idle[i]).map(|i| self.watermarks[i]).min();
+        if let Some(min) = min
+            && min > self.last
+        {
             self.last = min;
             op.process_watermark(crate::element::Watermark(min))?;
         }
+        let both_idle = min.is_none();
         if both_idle != self.last_idle {
             self.last_idle = both_idle;
             op.process_watermark_status(if both_idle { WatermarkStatus::Idle } else { WatermarkStatus::Active })?;
