@@ -323,3 +323,58 @@ where
         op.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::element::{StreamRecord, Watermark};
+
+    /// Records the combined control elements it receives.
+    #[derive(Default)]
+    struct Controls(Vec<String>);
+
+    impl TwoInputOperator<(), ()> for Controls {
+        fn open(&mut self, _: &mut TaskContext) -> Result<(), TaskError> {
+            Ok(())
+        }
+        fn process1(&mut self, _: StreamRecord<()>) -> Result<(), TaskError> {
+            Ok(())
+        }
+        fn process2(&mut self, _: StreamRecord<()>) -> Result<(), TaskError> {
+            Ok(())
+        }
+        fn process_watermark(&mut self, w: Watermark) -> Result<(), TaskError> {
+            self.0.push(format!("wm {}", w.0));
+            Ok(())
+        }
+        fn process_watermark_status(&mut self, s: WatermarkStatus) -> Result<(), TaskError> {
+            self.0.push(format!("{s:?}"));
+            Ok(())
+        }
+        fn on_processing_time(&mut self, _: i64) -> Result<(), TaskError> {
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), TaskError> {
+            Ok(())
+        }
+        fn finish(&mut self) -> Result<(), TaskError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn two_inputs_combine_to_the_minimum_of_the_active_ones() {
+        let mut state = TwoInputWatermarks::new();
+        let mut op = Controls::default();
+        let step = |state: &mut TwoInputWatermarks, op: &mut Controls, side, output| {
+            state.apply(side, &mut vec![output], op).unwrap();
+        };
+        step(&mut state, &mut op, 0, ValveOutput::Watermark(Watermark(10)));
+        step(&mut state, &mut op, 1, ValveOutput::Watermark(Watermark(5)));
+        step(&mut state, &mut op, 1, ValveOutput::Watermark(Watermark(20)));
+        step(&mut state, &mut op, 0, ValveOutput::Status(WatermarkStatus::Idle));
+        step(&mut state, &mut op, 1, ValveOutput::Status(WatermarkStatus::Idle));
+        step(&mut state, &mut op, 0, ValveOutput::Status(WatermarkStatus::Active));
+        assert_eq!(op.0, ["wm 5", "wm 10", "wm 20", "Idle", "Active"]);
+    }
+}
