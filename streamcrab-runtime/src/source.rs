@@ -111,25 +111,47 @@ impl ChainHead<i64> for SequenceSource {
 
 /// Per record of a source that may be slow: hands the job's processing time to the chain
 /// when it moved, and flushes records held back longer than [`BUFFER_TIMEOUT`].
+///
+/// Reading the clocks costs as much as a cheap record, so a fast source looks at them only
+/// every `stride` records (doubling while records come faster than one per millisecond, up to
+/// [`MAX_CLOCK_STRIDE`]); a slow source looks at every record.
 struct FlushTimer {
     last_flush: Instant,
+    last_check: Instant,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     last_time: i64,
+    stride: u32,
+    until_check: u32,
 }
+
+/// The most records a fast source emits between two looks at the clocks.
+const MAX_CLOCK_STRIDE: u32 = 256;
 
 impl FlushTimer {
     fn new(ctx: &TaskContext) -> Self {
-        Self { last_flush: Instant::now(), clock: ctx.clock(), last_time: i64::MIN }
+        let now = Instant::now();
+        Self { last_flush: now, last_check: now, clock: ctx.clock(), last_time: i64::MIN, stride: 1, until_check: 1 }
     }
 
     #[inline]
     fn tick<T, O: Operator<T> + ?Sized>(&mut self, chain: &mut O) -> Result<(), TaskError> {
+        self.until_check -= 1;
+        if self.until_check > 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        self.stride = if now.duration_since(self.last_check) < Duration::from_millis(1) {
+            (self.stride * 2).min(MAX_CLOCK_STRIDE)
+        } else {
+            1
+        };
+        self.until_check = self.stride;
+        self.last_check = now;
         let time = self.clock.now_millis();
         if time != self.last_time {
             self.last_time = time;
             chain.on_processing_time(time)?;
         }
-        let now = Instant::now();
         if now.duration_since(self.last_flush) >= BUFFER_TIMEOUT {
             self.last_flush = now;
             chain.flush()?;
