@@ -7,7 +7,9 @@
 use std::any::{Any, TypeId};
 use std::hash::Hash;
 
-use hashbrown::{Equivalent, HashMap};
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::Namespace;
 use crate::data::Key;
@@ -55,62 +57,73 @@ trait ErasedTable: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
-/// The entries of one state: per key group, `(key, namespace) -> stored value`.
+/// The entries of one state: per key group, `(key, namespace) -> stored value`, in hash tables
+/// probed with the borrowed key (one lookup per access, the key cloned only on insert).
 pub(crate) struct StateTable<K, N, S> {
-    groups: Vec<HashMap<(K, N), S>>,
+    groups: Vec<HashTable<((K, N), S)>>,
     first_group: u32,
+    hasher: DefaultHashBuilder,
 }
 
 #[derive(Hash)]
 struct EntryRef<'a, K, N>(&'a K, &'a N);
 
-impl<K: Eq, N: Eq> Equivalent<(K, N)> for EntryRef<'_, K, N> {
-    fn equivalent(&self, entry: &(K, N)) -> bool {
-        *self.0 == entry.0 && *self.1 == entry.1
-    }
-}
-
 impl<K: Key, N: Namespace, S> StateTable<K, N, S> {
     fn new(range: KeyGroupRange) -> Self {
-        Self { groups: (0..range.len()).map(|_| HashMap::new()).collect(), first_group: range.start }
+        Self {
+            groups: (0..range.len()).map(|_| HashTable::new()).collect(),
+            first_group: range.start,
+            hasher: DefaultHashBuilder::default(),
+        }
     }
 
     #[inline]
-    fn group(&self, key_group: u32) -> &HashMap<(K, N), S> {
-        &self.groups[(key_group - self.first_group) as usize]
+    fn hash(hasher: &DefaultHashBuilder, key: &K, ns: &N) -> u64 {
+        hasher.hash_one(EntryRef(key, ns))
     }
 
+    /// The group of `key_group`, with the hasher, borrowed apart.
     #[inline]
-    fn group_mut(&mut self, key_group: u32) -> &mut HashMap<(K, N), S> {
-        &mut self.groups[(key_group - self.first_group) as usize]
+    fn group_mut(&mut self, key_group: u32) -> (&mut HashTable<((K, N), S)>, &DefaultHashBuilder) {
+        (&mut self.groups[(key_group - self.first_group) as usize], &self.hasher)
     }
 
     #[inline]
     pub(crate) fn get(&self, key_group: u32, key: &K, ns: &N) -> Option<&S> {
-        self.group(key_group).get(&EntryRef(key, ns))
+        let hash = Self::hash(&self.hasher, key, ns);
+        self.groups[(key_group - self.first_group) as usize]
+            .find(hash, |((k, n), _)| k == key && n == ns)
+            .map(|(_, s)| s)
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, key_group: u32, key: &K, ns: &N) -> Option<&mut S> {
-        self.group_mut(key_group).get_mut(&EntryRef(key, ns))
+        let (group, hasher) = self.group_mut(key_group);
+        let hash = Self::hash(hasher, key, ns);
+        group.find_mut(hash, |((k, n), _)| k == key && n == ns).map(|(_, s)| s)
     }
 
     /// The entry for `(key, ns)`, created with `init` if absent.
     #[inline]
     pub(crate) fn get_or_insert_with(&mut self, key_group: u32, key: &K, ns: &N, init: impl FnOnce() -> S) -> &mut S {
-        let group = self.group_mut(key_group);
-        if !group.contains_key(&EntryRef(key, ns)) {
-            group.insert((key.clone(), ns.clone()), init());
-        }
-        group.get_mut(&EntryRef(key, ns)).expect("entry inserted above")
+        let (group, hasher) = self.group_mut(key_group);
+        let hash = Self::hash(hasher, key, ns);
+        let entry = group.entry(hash, |((k, n), _)| k == key && n == ns, |((k, n), _)| Self::hash(hasher, k, n));
+        let entry = match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => e,
+            hashbrown::hash_table::Entry::Vacant(v) => v.insert(((key.clone(), ns.clone()), init())),
+        };
+        &mut entry.into_mut().1
     }
 
     #[inline]
     pub(crate) fn put(&mut self, key_group: u32, key: &K, ns: &N, value: S) {
-        match self.get_mut(key_group, key, ns) {
-            Some(slot) => *slot = value,
-            None => {
-                self.group_mut(key_group).insert((key.clone(), ns.clone()), value);
+        let (group, hasher) = self.group_mut(key_group);
+        let hash = Self::hash(hasher, key, ns);
+        match group.entry(hash, |((k, n), _)| k == key && n == ns, |((k, n), _)| Self::hash(hasher, k, n)) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = value,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(((key.clone(), ns.clone()), value));
             }
         }
     }
@@ -118,18 +131,28 @@ impl<K: Key, N: Namespace, S> StateTable<K, N, S> {
     /// Inserts with an owned key (no clone), replacing any previous value.
     #[inline]
     pub(crate) fn insert(&mut self, key_group: u32, key: K, ns: N, value: S) {
-        self.group_mut(key_group).insert((key, ns), value);
+        let (group, hasher) = self.group_mut(key_group);
+        let hash = Self::hash(hasher, &key, &ns);
+        match group.entry(hash, |((k, n), _)| *k == key && *n == ns, |((k, n), _)| Self::hash(hasher, k, n)) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = value,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(((key, ns), value));
+            }
+        }
     }
 
     #[inline]
     pub(crate) fn remove(&mut self, key_group: u32, key: &K, ns: &N) -> Option<S> {
-        self.group_mut(key_group).remove(&EntryRef(key, ns))
+        let (group, hasher) = self.group_mut(key_group);
+        let hash = Self::hash(hasher, key, ns);
+        let entry = group.find_entry(hash, |((k, n), _)| k == key && n == ns).ok()?;
+        Some(entry.remove().0.1)
     }
 }
 
 impl<K: Key, N: Namespace, S: Send + 'static> ErasedTable for StateTable<K, N, S> {
     fn entries_in_group(&self, offset: usize) -> usize {
-        self.groups.get(offset).map_or(0, HashMap::len)
+        self.groups.get(offset).map_or(0, HashTable::len)
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
