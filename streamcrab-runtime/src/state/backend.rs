@@ -60,10 +60,13 @@ trait ErasedTable: Send {
 /// The entries of one state: per key group, `(key, namespace) -> stored value`, in hash tables
 /// probed with the borrowed key (one lookup per access, the key cloned only on insert).
 pub(crate) struct StateTable<K, N, S> {
-    groups: Vec<HashTable<((K, N), S)>>,
+    groups: Vec<Group<K, N, S>>,
     first_group: u32,
     hasher: DefaultHashBuilder,
 }
+
+/// The entries of one key group.
+type Group<K, N, S> = HashTable<((K, N), S)>;
 
 #[derive(Hash)]
 struct EntryRef<'a, K, N>(&'a K, &'a N);
@@ -84,7 +87,7 @@ impl<K: Key, N: Namespace, S> StateTable<K, N, S> {
 
     /// The group of `key_group`, with the hasher, borrowed apart.
     #[inline]
-    fn group_mut(&mut self, key_group: u32) -> (&mut HashTable<((K, N), S)>, &DefaultHashBuilder) {
+    fn group_mut(&mut self, key_group: u32) -> (&mut Group<K, N, S>, &DefaultHashBuilder) {
         (&mut self.groups[(key_group - self.first_group) as usize], &self.hasher)
     }
 
