@@ -6,7 +6,8 @@
 //! compared with Flink's for the same `n`.
 //!
 //! WindowAgg (bounded out-of-orderness 1 s -> key_by -> tumbling 10 s event-time window ->
-//! aggregate + window end) is there too, also with Flink's generator and checksum.
+//! aggregate + window end) is there too, also with Flink's generator and checksum. Every job
+//! runs as a builder job, as a `dataflow!` job and as a hand-written loop.
 //!
 //! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N] [only=job,job]`
 //! (`bench/compare.sh` runs it interleaved with Apache Flink.)
@@ -129,6 +130,23 @@ fn wordcount_engine(lines: u64, parallelism: u32) -> Outcome {
     (start.elapsed(), sink.result())
 }
 
+fn wordcount_pipeline(lines: u64, parallelism: u32) -> Outcome {
+    let vocab = Arc::new(vocabulary());
+    let sink = ChecksumSink::new();
+    let out = sink.clone();
+    let job = streamcrab::dataflow!(|env| {
+        env.set_parallelism(parallelism);
+        env.from_fn(move |i| (i < lines).then(|| line(&vocab, i)))
+            .flat_map(|l: String| l.split(' ').map(|w| (w.to_string(), 1u64)).collect::<Vec<_>>())
+            .key_by(|(w, _): &(String, u64)| w.clone())
+            .sum(|(_, c): &mut (String, u64)| c)
+            .add_sink(out);
+    });
+    let start = Instant::now();
+    job.execute().expect("wordcount pipeline");
+    (start.elapsed(), sink.result())
+}
+
 fn wordcount_hand(lines: u64) -> Outcome {
     let vocab = vocabulary();
     let start = Instant::now();
@@ -157,6 +175,21 @@ fn mapfilter_engine(longs: u64) -> Outcome {
         .add_sink(sink.clone());
     let start = Instant::now();
     env.execute().expect("mapfilter job");
+    (start.elapsed(), sink.result())
+}
+
+fn mapfilter_pipeline(longs: u64) -> Outcome {
+    let sink = ChecksumSink::new();
+    let out = sink.clone();
+    let job = streamcrab::dataflow!(|env| {
+        env.from_sequence(0, longs as i64 - 1)
+            .map(|x: i64| (x as u64).wrapping_mul(GOLDEN))
+            .filter(|x: &u64| x & 3 != 0)
+            .map(|x: u64| x ^ (x >> 29))
+            .add_sink(out);
+    });
+    let start = Instant::now();
+    job.execute().expect("mapfilter pipeline");
     (start.elapsed(), sink.result())
 }
 
@@ -298,6 +331,25 @@ fn windowagg_engine(events: u64, parallelism: u32) -> Outcome {
     (start.elapsed(), sink.result())
 }
 
+fn windowagg_pipeline(events: u64, parallelism: u32) -> Outcome {
+    let sink = ChecksumSink::new();
+    let out = sink.clone();
+    let job = streamcrab::dataflow!(|env| {
+        env.set_parallelism(parallelism);
+        let watermarks =
+            WatermarkStrategy::for_bounded_out_of_orderness(1000).with_timestamp_assigner(|e: &(u64, i64, u64), _| e.1);
+        env.from_fn(move |i| (i < events).then(|| window_event(i)))
+            .assign_timestamps_and_watermarks(watermarks)
+            .key_by(|e: &(u64, i64, u64)| e.0)
+            .window(TumblingEventTimeWindows::of(10_000))
+            .aggregate_with_process(SumCount, WithEnd)
+            .add_sink(out);
+    });
+    let start = Instant::now();
+    job.execute().expect("windowagg pipeline");
+    (start.elapsed(), sink.result())
+}
+
 fn windowagg_hand(events: u64) -> Outcome {
     let start = Instant::now();
     let mut windows: HashMap<(u64, i64), (u64, u64)> = HashMap::new();
@@ -352,11 +404,16 @@ fn main() {
         ("wordcount", "hand-written loop", lines, Box::new(move || wordcount_hand(lines))),
         ("wordcount", "builder p=1", lines, Box::new(move || wordcount_engine(lines, 1))),
         ("wordcount", "builder p=2", lines, Box::new(move || wordcount_engine(lines, 2))),
+        ("wordcount", "dataflow! p=1", lines, Box::new(move || wordcount_pipeline(lines, 1))),
+        ("wordcount", "dataflow! p=2", lines, Box::new(move || wordcount_pipeline(lines, 2))),
         ("mapfilter", "hand-written loop", longs, Box::new(move || mapfilter_hand(longs))),
         ("mapfilter", "builder p=1", longs, Box::new(move || mapfilter_engine(longs))),
+        ("mapfilter", "dataflow! p=1", longs, Box::new(move || mapfilter_pipeline(longs))),
         ("windowagg", "hand-written loop", events, Box::new(move || windowagg_hand(events))),
         ("windowagg", "builder p=1", events, Box::new(move || windowagg_engine(events, 1))),
         ("windowagg", "builder p=2", events, Box::new(move || windowagg_engine(events, 2))),
+        ("windowagg", "dataflow! p=1", events, Box::new(move || windowagg_pipeline(events, 1))),
+        ("windowagg", "dataflow! p=2", events, Box::new(move || windowagg_pipeline(events, 2))),
         ("chain5", "hand-written loop", longs, Box::new(move || chain5_hand(longs))),
         ("chain5", "builder p=1", longs, Box::new(move || chain5_builder(longs))),
         ("chain5", "dataflow! p=1", longs, Box::new(move || chain5_pipeline(longs))),
