@@ -3,20 +3,11 @@
 //! click of a user comes later than 30 s after the previous one (touching windows merge).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 
 use streamcrab_examples::data::{clicks, sensor_readings};
 
-fn run_example(name: &str) -> Vec<String> {
-    let exe = std::env::current_exe().unwrap();
-    let path: PathBuf = exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples").join(name);
-    let output = Command::new(&path).output().unwrap_or_else(|e| panic!("run {}: {e}", path.display()));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let mut lines: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(String::from).collect();
-    lines.sort();
-    lines
-}
+mod common;
+use common::sorted_lines as run_example;
 
 #[test]
 fn event_time_windows_average_every_reading_in_its_window() {

@@ -2,22 +2,13 @@
 //! prints, and the descriptors pin the chains the compiler planned.
 
 use std::fmt::Debug;
-use std::path::PathBuf;
-use std::process::Command;
 
 use streamcrab::environment::StreamExecutionEnvironment;
 use streamcrab::pipeline::PipelineDescriptor;
 use streamcrab_examples::pipelines::{self, Output};
 
-fn builder_output(example: &str) -> Vec<String> {
-    let exe = std::env::current_exe().unwrap();
-    let path: PathBuf = exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples").join(example);
-    let output = Command::new(&path).output().unwrap_or_else(|e| panic!("run {}: {e}", path.display()));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let mut lines: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(String::from).collect();
-    lines.sort();
-    lines
-}
+mod common;
+use common::sorted_lines as builder_output;
 
 fn pipeline_output<T: Clone + Debug>(
     descriptor: &PipelineDescriptor,

@@ -59,8 +59,10 @@ fn current_operator() -> Option<OperatorId> {
     (id != u32::MAX).then_some(OperatorId(id))
 }
 
-/// Builds the typed writer of one side output (a `Box<dyn Operator<S>>`, boxed as `Any`).
-pub(crate) type SideOutputFactory = Arc<dyn Fn(&mut TaskContext) -> Result<Box<dyn Any>, TaskError> + Send + Sync>;
+/// Builds the typed writer of one side output (a `Box<dyn Operator<S>>`, boxed as `Any`) for
+/// the edge it writes to.
+pub(crate) type SideOutputFactory =
+    Arc<dyn Fn(&mut TaskContext, Option<EdgeId>) -> Result<Box<dyn Any>, TaskError> + Send + Sync>;
 
 /// A side output of an operator that something consumes.
 #[derive(Clone)]
@@ -178,7 +180,7 @@ pub(crate) fn end_unused_side_outputs(ctx: &mut TaskContext) -> Result<(), TaskE
     let unused: Vec<SideOutputTarget> =
         ctx.side_outputs.iter().filter(|t| t.edge.is_some_and(|e| ctx.outputs.contains_key(&e))).cloned().collect();
     for target in unused {
-        let mut writer = (target.make)(ctx)?;
+        let mut writer = (target.make)(ctx, target.edge)?;
         if let Some(writer) = writer
             .downcast_mut::<Option<Box<dyn crate::operator::side_output::ErasedSideOutput>>>()
             .and_then(Option::take)

@@ -119,7 +119,7 @@ impl<In: 'static, Out: 'static, Op: Operator<In>> OneInputHarness<In, Out, Op> {
         self.ctx.add_side_output(
             OPERATOR,
             tag.name(),
-            Arc::new(move |_ctx| {
+            Arc::new(move |_ctx, _edge| {
                 let recorder: Box<dyn Operator<S>> = Box::new(Recorder { elements: shared.clone() });
                 Ok(erase_side_output(recorder))
             }),

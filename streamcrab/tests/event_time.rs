@@ -137,6 +137,10 @@ fn processing_time_timers_fire_once_on_the_clock_without_timestamp() {
     assert_eq!(h.records(), vec![StreamRecord::new(("a".to_string(), 110, Some(TimeDomain::ProcessingTime)))]);
 }
 
+fn settings(assigner: streamcrab::window::WindowAssigner, trigger: Option<Trigger>) -> WindowSettings {
+    WindowSettings { assigner, trigger, evictor: None, allowed_lateness: 0, late_output: None }
+}
+
 fn window_harness(
     settings: WindowSettings,
 ) -> OneInputHarness<(char, i64), (char, i64), impl streamcrab::operator::Operator<(char, i64)>> {
@@ -152,13 +156,7 @@ fn window_harness(
 /// Processing-time tumbling windows assign by the clock and fire when it reaches their end.
 #[test]
 fn processing_time_windows_follow_the_clock() {
-    let settings = WindowSettings {
-        assigner: TumblingProcessingTimeWindows::of(1000),
-        trigger: None,
-        evictor: None,
-        allowed_lateness: 0,
-        late_output: None,
-    };
+    let settings = settings(TumblingProcessingTimeWindows::of(1000), None);
     let mut h = window_harness(settings);
     h.set_processing_time(100).unwrap();
     h.process_element(('a', 1)).unwrap();
@@ -180,13 +178,7 @@ fn processing_time_windows_follow_the_clock() {
 /// time (accumulating), then the final one at the window's end.
 #[test]
 fn continuous_event_time_trigger_fires_early_and_at_the_end() {
-    let settings = WindowSettings {
-        assigner: TumblingEventTimeWindows::of(10_000),
-        trigger: Some(Trigger::ContinuousEventTime(1000)),
-        evictor: None,
-        allowed_lateness: 0,
-        late_output: None,
-    };
+    let settings = settings(TumblingEventTimeWindows::of(10_000), Some(Trigger::ContinuousEventTime(1000)));
     let mut h = window_harness(settings);
     h.process_element_at(('a', 1), 100).unwrap();
     h.process_watermark(999).unwrap();
@@ -203,13 +195,7 @@ fn continuous_event_time_trigger_fires_early_and_at_the_end() {
 /// last one at the window's end.
 #[test]
 fn continuous_processing_time_trigger_fires_on_the_clock() {
-    let settings = WindowSettings {
-        assigner: TumblingProcessingTimeWindows::of(10_000),
-        trigger: Some(Trigger::ContinuousProcessingTime(1000)),
-        evictor: None,
-        allowed_lateness: 0,
-        late_output: None,
-    };
+    let settings = settings(TumblingProcessingTimeWindows::of(10_000), Some(Trigger::ContinuousProcessingTime(1000)));
     let mut h = window_harness(settings);
     h.set_processing_time(100).unwrap();
     h.process_element(('a', 1)).unwrap();

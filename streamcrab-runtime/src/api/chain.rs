@@ -129,15 +129,7 @@ impl<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> Parts<T, M, H, L> {
             return (self.vertex, OpHead { head: EitherHead::Chained(self.head), stage: self.last, _mid: PhantomData });
         };
         let parallelism = last.parallelism.unwrap_or(env.parallelism);
-        let vertex = &mut env.graph.vertices[self.vertex.0];
-        let fresh_input = vertex.head == HeadKind::Input && vertex.operators.is_empty();
-        let (vertex_id, head) = if fresh_input {
-            vertex.parallelism = parallelism;
-            vertex.operators.push(last.id);
-            (self.vertex, EitherHead::Chained(self.head))
-        } else if vertex.parallelism == parallelism && !last.start_new_chain && !env.chain_breaks.contains(&self.vertex)
-        {
-            vertex.operators.push(last.id);
+        let (vertex_id, head) = if join_chain(env, self.vertex, last.id, parallelism, last.start_new_chain) {
             (self.vertex, EitherHead::Chained(self.head))
         } else {
             let (edge, target) =
@@ -164,14 +156,7 @@ impl<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> Parts<T, M, H, L> {
             set_body(env, vertex, head, tail);
             return vertex;
         };
-        let v = &env.graph.vertices[vertex.0];
-        let fresh_input = v.head == HeadKind::Input && v.operators.is_empty();
-        if fresh_input || (v.parallelism == parallelism && !env.chain_breaks.contains(&vertex)) {
-            let v = &mut env.graph.vertices[vertex.0];
-            if fresh_input {
-                v.parallelism = parallelism;
-            }
-            v.operators.push(operator);
+        if join_chain(env, vertex, operator, parallelism, false) {
             set_body(env, vertex, head, tail);
             vertex
         } else {
@@ -182,6 +167,28 @@ impl<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> Parts<T, M, H, L> {
             target
         }
     }
+}
+
+/// Flink's chaining rule for `operator` after the chain of `vertex`: it joins a fresh input
+/// vertex (which takes its parallelism) or a chain of the same parallelism without a chain
+/// break. Returns whether it joined.
+fn join_chain(
+    env: &mut EnvInner,
+    vertex: VertexId,
+    operator: OperatorId,
+    parallelism: u32,
+    start_new_chain: bool,
+) -> bool {
+    let broken = env.chain_breaks.contains(&vertex);
+    let v = &mut env.graph.vertices[vertex.0];
+    let fresh_input = v.head == HeadKind::Input && v.operators.is_empty();
+    if fresh_input {
+        v.parallelism = parallelism;
+    } else if v.parallelism != parallelism || start_new_chain || broken {
+        return false;
+    }
+    v.operators.push(operator);
+    true
 }
 
 /// A stream whose chain is still open when the job is executed (or when it is dropped): it is

@@ -13,7 +13,7 @@ use super::environment::{EnvInner, StreamExecutionEnvironment};
 use super::keyed::KeyedStream;
 use super::sink::DataStreamSink;
 use crate::data::{Data, Key};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, TaskError};
 use crate::exchange::{
     BroadcastPartitioner, ExchangeTail, ExchangeWriter, ForwardPartitioner, Partitioner, RebalancePartitioner,
     ShufflePartitioner, make_channels, take_exchange_output,
@@ -339,9 +339,9 @@ impl<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> DataStream<T, M, H, L> {
             let Some(operator) = operator else {
                 return input_parts(target, Vec::new(), None);
             };
-            let edge_slot = env.graph.edges.len();
-            let writer: crate::task::SideOutputFactory = Arc::new(move |ctx| {
-                let output = take_exchange_output::<S>(ctx, crate::graph::EdgeId(edge_slot))?;
+            let writer: crate::task::SideOutputFactory = Arc::new(|ctx, edge| {
+                let edge = edge.ok_or_else(|| TaskError::Wiring { what: "side output without an edge".into() })?;
+                let output = take_exchange_output::<S>(ctx, edge)?;
                 Ok(erase_side_output::<S>(Box::new(ExchangeWriter::new(output, RebalancePartitioner::default()))))
             });
             let edge = env.graph.add_edge(

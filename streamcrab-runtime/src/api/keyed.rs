@@ -45,23 +45,32 @@ where
         (env, edge, vertex, self.key_selector)
     }
 
+    pub(crate) fn env(&self) -> &crate::api::StreamExecutionEnvironment {
+        self.stream.env()
+    }
+
     pub(crate) fn into_parts(self) -> (KS, DataStream<T, M, H, L>) {
         (self.key_selector, self.stream)
     }
 
     fn keyed<U: Data, S: Stage<T, U>>(self, name: &str, stage: impl FnOnce(OperatorId, KS) -> S) -> KeyedNext<U, T, S> {
+        self.keyed_with(name, None, stage)
+    }
+
+    /// The keyed operator `name` behind a hash exchange, with a fixed `parallelism` if given.
+    pub(crate) fn keyed_with<U: Data, S: Stage<T, U>>(
+        self,
+        name: &str,
+        parallelism: Option<u32>,
+        stage: impl FnOnce(OperatorId, KS) -> S,
+    ) -> KeyedNext<U, T, S> {
         let (env, edge, vertex, key_selector) = self.into_exchange();
         let id = env.with(|e| e.graph.add_operator(name));
         let parts = Parts {
             vertex,
             head: ExchangeHead::new(vec![edge]),
             last: stage(id, key_selector),
-            last_operator: Some(LastOperator {
-                id,
-                parallelism: None,
-                start_new_chain: false,
-                disable_chaining: false,
-            }),
+            last_operator: Some(LastOperator { id, parallelism, start_new_chain: false, disable_chaining: false }),
             head_operator: None,
             _types: PhantomData,
         };

@@ -1,11 +1,10 @@
 //! `WindowedStream`: a keyed stream cut into windows, evaluated by a window function.
 
-use super::chain::{LastOperator, Parts};
 use super::datastream::DataStream;
 use super::keyed::{KeyedNext, KeyedStream};
 use crate::data::{Data, Key};
 use crate::error::ConfigError;
-use crate::input::{ChainHead, ExchangeHead};
+use crate::input::ChainHead;
 use crate::operator::{OutputTag, Stage};
 use crate::state::AggregateFunction;
 use crate::window::{
@@ -75,29 +74,16 @@ where
     where
         C::Out: Data,
     {
-        let (env, edge, vertex, key_selector) = self.keyed.into_exchange();
-        let settings = self.settings;
-        let id = env.with(|e| {
-            let id = e.graph.add_operator(name);
+        let env = self.keyed.env().clone();
+        env.with(|e| {
             for reason in self.errors {
                 e.graph.errors.push(ConfigError::InvalidWindow { operator: name.to_string(), reason });
             }
-            id
         });
-        let parts = Parts {
-            vertex,
-            head: ExchangeHead::new(vec![edge]),
-            last: WindowStage::new(key_selector, contents, settings, id),
-            last_operator: Some(LastOperator {
-                id,
-                parallelism: self.non_keyed.then_some(1),
-                start_new_chain: false,
-                disable_chaining: false,
-            }),
-            head_operator: None,
-            _types: std::marker::PhantomData,
-        };
-        DataStream::from_parts(env, parts)
+        let settings = self.settings;
+        let parallelism = self.non_keyed.then_some(1);
+        self.keyed
+            .keyed_with(name, parallelism, |id, key_selector| WindowStage::new(key_selector, contents, settings, id))
     }
 
     /// Incremental `reduce`: the window emits the reduction of its elements.

@@ -91,7 +91,7 @@ impl SideOutputs {
         let mut outputs: HashMap<String, Vec<Box<dyn ErasedSideOutput>>> = HashMap::new();
         let targets: Vec<_> = ctx.side_outputs.iter().filter(|t| t.operator == id).cloned().collect();
         for target in targets {
-            let mut writer = (target.make)(ctx)?;
+            let mut writer = (target.make)(ctx, target.edge)?;
             let erased =
                 writer.downcast_mut::<Option<Box<dyn ErasedSideOutput>>>().and_then(Option::take).ok_or_else(|| {
                     TaskError::SideOutputType { operator: ctx.operator_name(id), tag: target.tag.clone() }

@@ -61,6 +61,21 @@ pub trait WindowContents<K, T>: Clone + Send + 'static {
     ) -> UserResult;
 }
 
+/// Folds `value` into `acc` with `reduce` (the first value is kept as is).
+fn reduce_into<T>(reduce: &mut impl FnMut(T, T) -> T, acc: Option<T>, value: T) -> T {
+    match acc {
+        Some(acc) => reduce(acc, value),
+        None => value,
+    }
+}
+
+/// Adds `value` to `acc` (a new accumulator if there is none).
+fn aggregate_into<T, A: AggregateFunction<T>>(function: &A, acc: Option<A::Acc>, value: T) -> A::Acc {
+    let mut acc = acc.unwrap_or_else(|| function.create_accumulator());
+    function.add(value, &mut acc);
+    acc
+}
+
 /// `reduce(f)`, optionally followed by a process function over the reduced value.
 #[derive(Clone)]
 pub struct ReduceContents<F, P> {
@@ -86,10 +101,7 @@ impl<K, T: Data, F: FnMut(T, T) -> T + Clone + Send + 'static> WindowContents<K,
     type Acc = T;
     type Out = T;
     fn add(&mut self, acc: Option<T>, value: T) -> T {
-        match acc {
-            Some(acc) => (self.reduce)(acc, value),
-            None => value,
-        }
+        reduce_into(&mut self.reduce, acc, value)
     }
     fn merge(&mut self, a: T, b: T) -> T {
         (self.reduce)(a, b)
@@ -118,10 +130,7 @@ where
     type Acc = T;
     type Out = O;
     fn add(&mut self, acc: Option<T>, value: T) -> T {
-        match acc {
-            Some(acc) => (self.reduce)(acc, value),
-            None => value,
-        }
+        reduce_into(&mut self.reduce, acc, value)
     }
     fn merge(&mut self, a: T, b: T) -> T {
         (self.reduce)(a, b)
@@ -156,9 +165,7 @@ impl<K, T, A: AggregateFunction<T>> WindowContents<K, T> for AggregateContents<A
     type Acc = A::Acc;
     type Out = A::Out;
     fn add(&mut self, acc: Option<A::Acc>, value: T) -> A::Acc {
-        let mut acc = acc.unwrap_or_else(|| self.function.create_accumulator());
-        self.function.add(value, &mut acc);
-        acc
+        aggregate_into(&self.function, acc, value)
     }
     fn merge(&mut self, a: A::Acc, b: A::Acc) -> A::Acc {
         self.function.merge(a, b)
@@ -183,9 +190,7 @@ where
     type Acc = A::Acc;
     type Out = O;
     fn add(&mut self, acc: Option<A::Acc>, value: T) -> A::Acc {
-        let mut acc = acc.unwrap_or_else(|| self.function.create_accumulator());
-        self.function.add(value, &mut acc);
-        acc
+        aggregate_into(&self.function, acc, value)
     }
     fn merge(&mut self, a: A::Acc, b: A::Acc) -> A::Acc {
         self.function.merge(a, b)

@@ -7,6 +7,7 @@
 //! function folds what the evictor leaves when the window fires.
 
 use std::marker::PhantomData;
+use std::rc::Rc;
 
 use super::contents::{ProcessWindowContext, WindowContents};
 use super::merging::{Merge, MergingWindowSet};
@@ -148,7 +149,7 @@ where
 {
     type Built<N: Operator<C::Out>> = WindowOperator<K, T, KS, C, N>;
     fn build<N: Operator<C::Out>>(self, next: N) -> Self::Built<N> {
-        let trigger = self.settings.trigger();
+        let trigger = Rc::new(self.settings.trigger());
         WindowOperator {
             key_selector: self.key_selector,
             contents: self.contents,
@@ -183,7 +184,8 @@ struct Slots {
 pub struct WindowOperator<K, T, KS, C: WindowContents<K, T>, N> {
     key_selector: KS,
     contents: C,
-    trigger: Trigger,
+    // Shared so a call can hold the trigger while the operator is borrowed mutably.
+    trigger: Rc<Trigger>,
     late_tag: Option<OutputTag<T>>,
     settings: WindowSettings,
     id: OperatorId,
@@ -228,28 +230,55 @@ where
             && timestamp.saturating_add(self.settings.allowed_lateness) <= self.watermark()
     }
 
+    /// The timer service of `domain`.
+    fn timers_of(&mut self, domain: TimeDomain) -> &mut TimerService<K, Window> {
+        match domain {
+            TimeDomain::EventTime => &mut self.timers,
+            TimeDomain::ProcessingTime => &mut self.processing_timers,
+        }
+    }
+
+    /// The domain the assigner's windows live in (and their cleanup timers).
+    fn window_domain(&self) -> TimeDomain {
+        if self.settings.assigner.is_event_time() { TimeDomain::EventTime } else { TimeDomain::ProcessingTime }
+    }
+
     fn register_cleanup_timer(&mut self, key: &K, window: &Window) {
         let time = self.cleanup_time(window);
-        if time == i64::MAX {
-            return;
-        }
-        if self.settings.assigner.is_event_time() {
-            self.timers.register(key, window, time);
-        } else {
-            self.processing_timers.register(key, window, time);
+        if time != i64::MAX {
+            let domain = self.window_domain();
+            self.timers_of(domain).register(key, window, time);
         }
     }
 
     fn delete_cleanup_timer(&mut self, key: &K, window: &Window) {
         let time = self.cleanup_time(window);
-        if time == i64::MAX {
-            return;
+        if time != i64::MAX {
+            let domain = self.window_domain();
+            self.timers_of(domain).delete(key, window, time);
         }
-        if self.settings.assigner.is_event_time() {
-            self.timers.delete(key, window, time);
-        } else {
-            self.processing_timers.delete(key, window, time);
+    }
+
+    /// Continuous triggers on merge: the merged window fires at the earliest pending firing.
+    fn merge_fire_times(
+        &mut self,
+        key: &K,
+        key_group: u32,
+        result: &Window,
+        merged: &[Window],
+        domain: TimeDomain,
+    ) -> Result<(), TaskError> {
+        let mut earliest: Option<i64> = None;
+        for window in merged {
+            if let Some(&t) = self.fire_times()?.get(key_group, key, window) {
+                earliest = Some(earliest.map_or(t, |e| e.min(t)));
+            }
         }
+        if let Some(t) = earliest {
+            self.fire_times()?.put(key_group, key, result, t);
+            self.timers_of(domain).register(key, result, t);
+        }
+        Ok(())
     }
 
     fn fire_times(&mut self) -> Result<&mut crate::state::StateTable<K, Window, i64>, TaskError> {
@@ -271,10 +300,7 @@ where
     ) -> Result<(), TaskError> {
         let next = time.saturating_add(interval).min(window.max_timestamp());
         self.fire_times()?.put(key_group, key, window, next);
-        match domain {
-            TimeDomain::EventTime => self.timers.register(key, window, next),
-            TimeDomain::ProcessingTime => self.processing_timers.register(key, window, next),
-        }
+        self.timers_of(domain).register(key, window, next);
         Ok(())
     }
 
@@ -379,14 +405,14 @@ where
         match trigger {
             Trigger::EventTime => self.timers.delete(key, window, window.max_timestamp()),
             Trigger::ProcessingTime => self.processing_timers.delete(key, window, window.max_timestamp()),
-            Trigger::ContinuousEventTime(_) => {
+            Trigger::ContinuousEventTime(_) | Trigger::ContinuousProcessingTime(_) => {
+                let domain = if matches!(trigger, Trigger::ContinuousEventTime(_)) {
+                    TimeDomain::EventTime
+                } else {
+                    TimeDomain::ProcessingTime
+                };
                 if let Some(time) = self.fire_times()?.remove(key_group, key, window) {
-                    self.timers.delete(key, window, time);
-                }
-            }
-            Trigger::ContinuousProcessingTime(_) => {
-                if let Some(time) = self.fire_times()?.remove(key_group, key, window) {
-                    self.processing_timers.delete(key, window, time);
+                    self.timers_of(domain).delete(key, window, time);
                 }
             }
             Trigger::Count(_) => {
@@ -426,28 +452,10 @@ where
                 if result.max_timestamp() > self.watermark() {
                     self.timers.register(key, result, result.max_timestamp());
                 }
-                let mut earliest = None;
-                for window in merged {
-                    if let Some(&t) = self.fire_times()?.get(key_group, key, window) {
-                        earliest = Some(earliest.map_or(t, |e: i64| e.min(t)));
-                    }
-                }
-                if let Some(t) = earliest {
-                    self.fire_times()?.put(key_group, key, result, t);
-                    self.timers.register(key, result, t);
-                }
+                self.merge_fire_times(key, key_group, result, merged, TimeDomain::EventTime)?;
             }
             Trigger::ContinuousProcessingTime(_) => {
-                let mut earliest = None;
-                for window in merged {
-                    if let Some(&t) = self.fire_times()?.get(key_group, key, window) {
-                        earliest = Some(earliest.map_or(t, |e: i64| e.min(t)));
-                    }
-                }
-                if let Some(t) = earliest {
-                    self.fire_times()?.put(key_group, key, result, t);
-                    self.processing_timers.register(key, result, t);
-                }
+                self.merge_fire_times(key, key_group, result, merged, TimeDomain::ProcessingTime)?;
             }
             Trigger::Count(_) => {
                 let mut total = 0;
@@ -609,7 +617,7 @@ where
             });
         }
         let merged: Vec<Window> = merge.merged.iter().copied().map(Window::Time).collect();
-        let trigger = self.trigger.clone();
+        let trigger = Rc::clone(&self.trigger);
         self.on_merge_trigger(&trigger, key, key_group, &result, &merged)?;
         for window in &merged {
             self.clear_trigger(&trigger, key, key_group, window)?;
@@ -636,7 +644,7 @@ where
             skipped = false;
             let state_window = Window::Time(set.state_window(&actual).unwrap_or(actual));
             self.add_to_window(key, key_group, &state_window, record)?;
-            let trigger = self.trigger.clone();
+            let trigger = Rc::clone(&self.trigger);
             let result = self.on_element_trigger(&trigger, key, key_group, &actual_window, record_time(record))?;
             self.apply_trigger_result(result, key, key_group, &actual_window, &state_window)?;
             self.register_cleanup_timer(key, &actual_window);
@@ -657,10 +665,10 @@ where
             let had_contents = self.add_to_window(key, key_group, window, record)?;
             // Fast path: a window that already holds elements under the event-time trigger has
             // its end and cleanup timers registered, and is not due yet.
-            if had_contents && self.trigger == Trigger::EventTime && window.max_timestamp() > self.watermark() {
+            if had_contents && *self.trigger == Trigger::EventTime && window.max_timestamp() > self.watermark() {
                 continue;
             }
-            let trigger = self.trigger.clone();
+            let trigger = Rc::clone(&self.trigger);
             let result = self.on_element_trigger(&trigger, key, key_group, window, record_time(record))?;
             self.apply_trigger_result(result, key, key_group, window, window)?;
             self.register_cleanup_timer(key, window);
@@ -683,14 +691,12 @@ where
         } else {
             window
         };
-        let trigger = self.trigger.clone();
+        let trigger = Rc::clone(&self.trigger);
         let result = self.on_timer_trigger(&trigger, &key, key_group, &window, time, domain)?;
         self.apply_trigger_result(result, &key, key_group, &window, &state_window)?;
-        let own_domain =
-            if self.settings.assigner.is_event_time() { TimeDomain::EventTime } else { TimeDomain::ProcessingTime };
-        if domain == own_domain && time == self.cleanup_time(&window) {
+        if domain == self.window_domain() && time == self.cleanup_time(&window) {
             self.stored()?.remove(key_group, &key, &state_window);
-            let trigger = self.trigger.clone();
+            let trigger = Rc::clone(&self.trigger);
             self.clear_trigger(&trigger, &key, key_group, &window)?;
             if let (Some(set), Some(w)) = (set.as_mut(), window.time()) {
                 set.retire_window(&w);
