@@ -74,7 +74,7 @@ impl<'a> RuntimeContext<'a> {
         descriptor: &MapStateDescriptor<UK, UV>,
     ) -> Result<MapState<UK, UV>, StateError>
     where
-        UK: Clone + Eq + std::hash::Hash + Send + 'static,
+        UK: Clone + Eq + std::hash::Hash + Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
         UV: StateValue,
     {
         descriptor.register(self.keyed(descriptor.name())?)

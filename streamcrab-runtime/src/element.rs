@@ -3,7 +3,7 @@
 //! Grammar of one channel (and of one operator's input):
 //!
 //! ```text
-//! channel  := (Record | Watermark | WatermarkStatus)* End?
+//! channel  := (Record | Watermark | WatermarkStatus | Barrier)* End?
 //! ```
 //!
 //! * `Record`s carry a value and an optional event timestamp; they are the hot path.
@@ -11,13 +11,16 @@
 //!   channel never go backwards; an operator's input combines its channels with the
 //!   [`StatusWatermarkValve`](crate::valve::StatusWatermarkValve).
 //! * `WatermarkStatus` marks a channel idle (excluded from the watermark minimum) or active again.
+//! * `Barrier(n)` separates the records that belong to checkpoint `n` from those after it. Barrier
+//!   ids increase along a channel; a barrier is always the last element of its batch, so an input
+//!   gate can block a channel right after it (alignment).
 //! * `End` is the last element of a bounded channel. Before it, a source emits
 //!   `Watermark(i64::MAX)` (Flink: a bounded input is a stream that ends and flushes event time).
 //!
 //! A missing `End` (the sender went away) means the upstream task failed or was cancelled.
 
 /// A value with its optional event timestamp (milliseconds since the epoch).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StreamRecord<T> {
     /// The user value.
     pub value: T,
@@ -74,6 +77,28 @@ pub enum StreamElement<T> {
     Watermark(Watermark),
     /// A change of the stream's activity.
     WatermarkStatus(WatermarkStatus),
+    /// A checkpoint barrier.
+    Barrier(CheckpointBarrier),
     /// End of a bounded stream.
     End,
+}
+
+/// Whether a barrier belongs to a periodic checkpoint or to a savepoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum CheckpointKind {
+    /// A periodic checkpoint, owned and retained by the job.
+    Checkpoint,
+    /// A savepoint, triggered by the user and never deleted by the job (always aligned).
+    Savepoint,
+}
+
+/// The marker that cuts a stream for checkpoint `id` (Flink's `CheckpointBarrier`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CheckpointBarrier {
+    /// The checkpoint's id, increasing over the job's life (across restarts).
+    pub id: u64,
+    /// When the coordinator triggered it, in ms of the job's clock.
+    pub timestamp: i64,
+    /// Checkpoint or savepoint.
+    pub kind: CheckpointKind,
 }

@@ -69,6 +69,12 @@ pub enum ConfigError {
         /// The second operator with it.
         second: String,
     },
+    /// Invalid checkpoint settings.
+    #[error("checkpointing: {reason}")]
+    InvalidCheckpointing {
+        /// What is wrong.
+        reason: String,
+    },
     /// Invalid window parameters.
     #[error("operator '{operator}': {reason}")]
     InvalidWindow {
@@ -115,6 +121,22 @@ pub enum StateError {
     UnknownHandle {
         /// The handle's index.
         index: usize,
+    },
+    /// State could not be encoded for a checkpoint.
+    #[error("state '{name}' could not be written to the checkpoint: {reason}")]
+    Snapshot {
+        /// The state name.
+        name: String,
+        /// What the encoder reported.
+        reason: String,
+    },
+    /// Restored state could not be decoded (its type changed, or the checkpoint is damaged).
+    #[error("state '{name}' could not be restored: {reason}")]
+    Restore {
+        /// The state name.
+        name: String,
+        /// What the decoder reported.
+        reason: String,
     },
     /// Keyed state outside a keyed context.
     #[error("keyed state '{name}' is only available on a keyed stream (after key_by)")]
@@ -236,6 +258,17 @@ pub enum JobError {
     /// The job was cancelled through its [`JobHandle`](crate::executor::JobHandle).
     #[error("job cancelled")]
     Cancelled,
+    /// More consecutive checkpoints failed than the job tolerates.
+    #[error("{failures} consecutive checkpoints failed (the last: {last})")]
+    CheckpointFailures {
+        /// Consecutive failures.
+        failures: u32,
+        /// Why the last one failed.
+        last: String,
+    },
+    /// The checkpoint or savepoint to start from could not be used.
+    #[error("cannot restore: {0}")]
+    Restore(#[from] crate::checkpoint::CheckpointError),
     /// A task thread could not be started.
     #[error("could not start task thread '{task}': {source}")]
     Spawn {

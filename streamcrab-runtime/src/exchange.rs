@@ -11,8 +11,9 @@ use std::any::Any;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
+use crate::checkpoint::TaskSnapshot;
 use crate::data::{Data, Key};
-use crate::element::{StreamElement, StreamRecord, Watermark, WatermarkStatus};
+use crate::element::{CheckpointBarrier, StreamElement, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::TaskError;
 use crate::graph::EdgeId;
 use crate::keygroup::{assign_to_key_group, operator_index_for_key_group};
@@ -170,13 +171,14 @@ pub struct ExchangeWriter<T, P> {
     senders: Vec<Sender<Batch<T>>>,
     buffers: Vec<Batch<T>>,
     partitioner: P,
+    ended: bool,
 }
 
 impl<T: Data, P: Partitioner<T>> ExchangeWriter<T, P> {
     pub(crate) fn new(output: ExchangeOutput<T>, mut partitioner: P) -> Self {
         partitioner.configure(output.downstream_max_parallelism);
         let buffers = output.senders.iter().map(|_| Vec::with_capacity(BATCH_SIZE)).collect();
-        Self { senders: output.senders, buffers, partitioner }
+        Self { senders: output.senders, buffers, partitioner, ended: false }
     }
 
     #[inline]
@@ -239,7 +241,26 @@ impl<T: Data, P: Partitioner<T>> Operator<T> for ExchangeWriter<T, P> {
     }
 
     fn finish(&mut self) -> Result<(), TaskError> {
+        self.ended = true;
         self.broadcast_control(StreamElement::End)
+    }
+
+    fn prepare_snapshot_pre_barrier(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    /// Sends the barrier behind every buffered record, as the last element of its batch (the
+    /// final snapshot of an ended task forwards nothing).
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, _snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        if self.ended { Ok(()) } else { self.broadcast_control(StreamElement::Barrier(barrier)) }
+    }
+
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    fn notify_checkpoint_aborted(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
+        Ok(())
     }
 }
 

@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::rc::Rc;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::checkpoint::{CheckpointConfig, CheckpointStorage, RestartStrategy};
 use crate::error::{ConfigError, TaskError};
 use crate::exchange::ErasedChannels;
 use crate::keygroup::{UPPER_BOUND_MAX_PARALLELISM, default_max_parallelism};
@@ -54,8 +55,8 @@ impl Partitioning {
     }
 }
 
-/// Runs one subtask of a vertex.
-pub(crate) type TaskBody = Rc<dyn Fn() -> TaskRun>;
+/// Runs one subtask of a vertex (called again for every run after a restart).
+pub(crate) type TaskBody = Box<dyn Fn() -> TaskRun + Send>;
 
 /// One subtask's run, handed to its thread.
 pub(crate) type TaskRun = Box<dyn FnOnce(&mut TaskContext) -> Result<(), TaskError> + Send>;
@@ -114,6 +115,18 @@ pub(crate) struct JobGraph {
     pub(crate) errors: Vec<ConfigError>,
     pub(crate) default_max_parallelism: Option<u32>,
     pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
+    pub(crate) recovery: Recovery,
+}
+
+/// How a job checkpoints, restarts and starts.
+#[derive(Clone, Default)]
+pub(crate) struct Recovery {
+    pub(crate) checkpointing: Option<CheckpointConfig>,
+    pub(crate) restart: Option<RestartStrategy>,
+    pub(crate) storage: Option<Arc<dyn CheckpointStorage>>,
+    /// A savepoint or checkpoint folder to start from, and whether state of operators the job
+    /// does not have may be skipped.
+    pub(crate) restore_from: Option<(PathBuf, bool)>,
 }
 
 /// A vertex with its settled parallelism, as the executor runs it.
@@ -133,7 +146,18 @@ impl JobGraph {
             errors: Vec::new(),
             default_max_parallelism: None,
             clock: std::sync::Arc::new(crate::clock::SystemClock),
+            recovery: Recovery::default(),
         }
+    }
+
+    /// The uid of every operator: the one given with `.uid(..)`, or one derived from its
+    /// position and name (stable as long as the job is built the same way).
+    pub(crate) fn operator_uids(&self) -> Vec<String> {
+        self.operators
+            .iter()
+            .enumerate()
+            .map(|(index, op)| op.uid.clone().unwrap_or_else(|| format!("{index}:{}", op.name)))
+            .collect()
     }
 
     pub(crate) fn add_operator(&mut self, name: &str) -> OperatorId {
@@ -222,6 +246,9 @@ impl JobGraph {
                     second: op.name.clone(),
                 });
             }
+        }
+        if let Some(problem) = self.recovery.checkpointing.as_ref().and_then(CheckpointConfig::problem) {
+            errors.push(ConfigError::InvalidCheckpointing { reason: problem });
         }
         if !self.vertices.iter().any(|v| v.is_sink) {
             errors.push(ConfigError::EmptyJob { job: self.name.clone() });

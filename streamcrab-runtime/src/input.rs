@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Select, TryRecvError};
 
-use crate::element::{StreamElement, WatermarkStatus};
+use crate::checkpoint::barrier::BarrierAligner;
+use crate::checkpoint::task::{Checkpointed, OneInput, TwoInput, deliver_notifications, finish_task, take_checkpoint};
+use crate::element::{CheckpointBarrier, StreamElement, WatermarkStatus};
 use crate::error::TaskError;
 use crate::exchange::{Batch, ExchangeInput};
 use crate::graph::EdgeId;
@@ -29,10 +31,12 @@ pub trait ChainHead<T>: Clone + Send + 'static {
     fn run<O: Operator<T>>(self, chain: O, ctx: &mut TaskContext) -> Result<(), TaskError>;
 }
 
-/// The channels of one input, with their end flags and watermark valve.
+/// The channels of one input, with their end flags, alignment blocks and watermark valve.
 struct Gate<T> {
     receivers: Vec<Receiver<Batch<T>>>,
     ended: Vec<bool>,
+    /// Blocked during barrier alignment: not read until the checkpoint is taken.
+    blocked: Vec<bool>,
     open: usize,
     valve: StatusWatermarkValve,
 }
@@ -47,12 +51,18 @@ impl<T: Send + 'static> Gate<T> {
             receivers.extend(input);
         }
         let n = receivers.len();
-        Ok(Self { receivers, ended: vec![false; n], open: n, valve: StatusWatermarkValve::new(n) })
+        Ok(Self {
+            receivers,
+            ended: vec![false; n],
+            blocked: vec![false; n],
+            open: n,
+            valve: StatusWatermarkValve::new(n),
+        })
     }
 
     fn register<'a>(&'a self, select: &mut Select<'a>, owners: &mut Vec<(usize, usize)>, side: usize) {
         for (channel, receiver) in self.receivers.iter().enumerate() {
-            if !self.ended[channel] {
+            if !self.ended[channel] && !self.blocked[channel] {
                 select.recv(receiver);
                 owners.push((side, channel));
             }
@@ -65,6 +75,33 @@ impl<T: Send + 'static> Gate<T> {
             self.open -= 1;
         }
     }
+
+    /// Copies the aligner's blocks for this gate's channels (numbered from `offset` there).
+    fn sync_blocked(&mut self, aligner: &BarrierAligner, offset: usize) {
+        for (channel, blocked) in self.blocked.iter_mut().enumerate() {
+            *blocked = aligner.is_blocked(offset + channel);
+        }
+    }
+}
+
+/// Feeds a barrier or an end of channel `channel` (numbered over all inputs of the task) to
+/// the aligner, and takes the checkpoint it completes.
+fn on_alignment_event(
+    aligner: &mut Option<BarrierAligner>,
+    channel: usize,
+    barrier: Option<CheckpointBarrier>,
+    ctx: &TaskContext,
+    chain: &mut impl Checkpointed,
+) -> Result<(), TaskError> {
+    let Some(aligner) = aligner else { return Ok(()) };
+    let aligned = match barrier {
+        Some(barrier) => aligner.on_barrier(channel, barrier),
+        None => aligner.on_end(channel),
+    };
+    match aligned {
+        Some(barrier) => take_checkpoint(ctx, chain, barrier, |_| Ok(())),
+        None => Ok(()),
+    }
 }
 
 /// Waits for the next batch of either side (`side` 0 or 1); `None` after `CANCEL_POLL` or when
@@ -75,6 +112,7 @@ fn next_batch<A: Send + 'static, B: Send + 'static>(
     block: bool,
 ) -> Result<Option<Received<A, B>>, TaskError> {
     if second.is_none() && first.open == 1 {
+        // One open channel is never blocked: its barrier completes the alignment at once.
         let channel = first.ended.iter().position(|e| !e).expect("one channel is open");
         let receiver = &first.receivers[channel];
         let batch = if block {
@@ -160,9 +198,11 @@ impl<T: Send + 'static> ChainHead<T> for ExchangeHead<T> {
         let mut gate = Gate::<T>::take(ctx, &self.edges)?;
         chain.open(ctx)?;
         let clock = ctx.clock();
+        let mut aligner = ctx.checkpointing_mode().map(|mode| BarrierAligner::new(mode, gate.receivers.len()));
         let mut valve_out = Vec::new();
         while gate.open > 0 {
             let idle = |chain: &mut O| {
+                deliver_notifications(ctx, &mut OneInput::new(chain))?;
                 chain.on_processing_time(clock.now_millis())?;
                 chain.flush()
             };
@@ -177,7 +217,13 @@ impl<T: Send + 'static> ChainHead<T> for ExchangeHead<T> {
                     StreamElement::Record(record) => chain.process(record)?,
                     StreamElement::Watermark(w) => gate.valve.input_watermark(channel, w, &mut valve_out),
                     StreamElement::WatermarkStatus(s) => gate.valve.input_watermark_status(channel, s, &mut valve_out),
-                    StreamElement::End => gate.end(channel),
+                    StreamElement::Barrier(barrier) => {
+                        on_alignment_event(&mut aligner, channel, Some(barrier), ctx, &mut OneInput::new(&mut chain))?;
+                    }
+                    StreamElement::End => {
+                        gate.end(channel);
+                        on_alignment_event(&mut aligner, channel, None, ctx, &mut OneInput::new(&mut chain))?;
+                    }
                 }
                 for output in valve_out.drain(..) {
                     match output {
@@ -186,9 +232,13 @@ impl<T: Send + 'static> ChainHead<T> for ExchangeHead<T> {
                     }
                 }
             }
+            if let Some(aligner) = &aligner {
+                gate.sync_blocked(aligner, 0);
+                deliver_notifications(ctx, &mut OneInput::new(&mut chain))?;
+            }
             chain.on_processing_time(clock.now_millis())?;
         }
-        chain.finish()
+        finish_task(ctx, &mut OneInput::new(&mut chain), |_| Ok(()))
     }
 }
 
@@ -283,11 +333,15 @@ where
         let mut op = self.stage.build(chain);
         op.open(ctx)?;
         let clock = ctx.clock();
+        let offset = first.receivers.len();
+        let mut aligner =
+            ctx.checkpointing_mode().map(|mode| BarrierAligner::new(mode, offset + second.receivers.len()));
         let mut combined = TwoInputWatermarks::new();
         let mut valve_out = Vec::new();
         while first.open + second.open > 0 {
             op.on_processing_time(clock.now_millis())?;
             let idle = |op: &mut CS::Built<C>| {
+                deliver_notifications(ctx, &mut TwoInput::new(op))?;
                 op.on_processing_time(clock.now_millis())?;
                 op.flush()
             };
@@ -300,7 +354,14 @@ where
                             StreamElement::WatermarkStatus(s) => {
                                 first.valve.input_watermark_status(channel, s, &mut valve_out)
                             }
-                            StreamElement::End => first.end(channel),
+                            StreamElement::Barrier(barrier) => {
+                                let chain = &mut TwoInput::new(&mut op);
+                                on_alignment_event(&mut aligner, channel, Some(barrier), ctx, chain)?;
+                            }
+                            StreamElement::End => {
+                                first.end(channel);
+                                on_alignment_event(&mut aligner, channel, None, ctx, &mut TwoInput::new(&mut op))?;
+                            }
                         }
                         combined.apply(0, &mut valve_out, &mut op)?;
                     }
@@ -313,14 +374,27 @@ where
                             StreamElement::WatermarkStatus(s) => {
                                 second.valve.input_watermark_status(channel, s, &mut valve_out)
                             }
-                            StreamElement::End => second.end(channel),
+                            StreamElement::Barrier(barrier) => {
+                                let chain = &mut TwoInput::new(&mut op);
+                                on_alignment_event(&mut aligner, offset + channel, Some(barrier), ctx, chain)?;
+                            }
+                            StreamElement::End => {
+                                second.end(channel);
+                                let chain = &mut TwoInput::new(&mut op);
+                                on_alignment_event(&mut aligner, offset + channel, None, ctx, chain)?;
+                            }
                         }
                         combined.apply(1, &mut valve_out, &mut op)?;
                     }
                 }
             }
+            if let Some(aligner) = &aligner {
+                first.sync_blocked(aligner, 0);
+                second.sync_blocked(aligner, offset);
+                deliver_notifications(ctx, &mut TwoInput::new(&mut op))?;
+            }
         }
-        op.finish()
+        finish_task(ctx, &mut TwoInput::new(&mut op), |_| Ok(()))
     }
 }
 
@@ -360,6 +434,7 @@ mod tests {
         fn finish(&mut self) -> Result<(), TaskError> {
             Ok(())
         }
+        crate::operator::stateless_end_checkpoint!();
     }
 
     #[test]

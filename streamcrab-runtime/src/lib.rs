@@ -5,6 +5,7 @@
 //! Users depend on the facade crate `streamcrab`, which re-exports this one.
 
 pub mod api;
+pub mod checkpoint;
 pub mod clock;
 pub mod context;
 pub mod data;
@@ -12,6 +13,7 @@ pub mod element;
 pub mod error;
 pub mod exchange;
 pub mod executor;
+pub mod file_sink;
 pub mod graph;
 pub mod input;
 pub mod keygroup;
@@ -23,6 +25,7 @@ pub mod state;
 pub mod task;
 pub mod testing;
 pub mod timer;
+pub mod two_phase;
 pub mod valve;
 pub mod watermark;
 pub mod window;

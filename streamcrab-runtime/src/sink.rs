@@ -4,18 +4,22 @@
 //! above 1, as Flink), a collecting sink that hands the results back after the job, a text-file
 //! sink (`Display` format), a discarding tail, and the [`SinkFunction`] trait for connectors.
 
+use std::collections::HashMap;
 use std::fmt::{Debug, Display};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::checkpoint::TaskSnapshot;
 use crate::context::RuntimeContext;
-use crate::element::{StreamRecord, Watermark, WatermarkStatus};
+use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::operator::{Operator, OperatorId, Tail};
 use crate::state::{OperatorStateAccess, OperatorStateStore};
 use crate::task::{TaskContext, call_user, enter_operator};
+use crate::two_phase::{TwoPhaseCommitOperator, TwoPhaseCommitSink};
 
 /// What a [`SinkFunction`] knows about the record it is given.
 pub struct SinkContext<'a> {
@@ -56,6 +60,11 @@ pub trait SinkFunction<T>: Clone + Send + 'static {
     }
     /// Called once at the end of a bounded input.
     fn finish(&mut self) -> UserResult {
+        Ok(())
+    }
+    /// Called when a checkpoint completed (Flink's `CheckpointListener`). For output that
+    /// becomes visible exactly once, implement [`TwoPhaseCommitSink`].
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> UserResult {
         Ok(())
     }
 }
@@ -104,6 +113,9 @@ impl<S> SinkOperator<S> {
 impl<T, S: SinkFunction<T>> Operator<T> for SinkOperator<S> {
     fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
         self.name = ctx.operator_name(self.id);
+        if let Some(restored) = ctx.restored_state(self.id) {
+            self.operator_state.restore(restored.lists);
+        }
         enter_operator(self.id);
         let result = self.function.open(&mut RuntimeContext::new(ctx, self.id, None, &mut self.operator_state));
         self.settle(result)
@@ -144,6 +156,25 @@ impl<T, S: SinkFunction<T>> Operator<T> for SinkOperator<S> {
         enter_operator(self.id);
         let result = self.function.finish();
         self.settle(result)
+    }
+
+    fn prepare_snapshot_pre_barrier(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, _barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        let state = self.operator_state.snapshot(snapshot.of(self.id));
+        state.map_err(|source| TaskError::State { operator: self.name.clone(), source })
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), TaskError> {
+        enter_operator(self.id);
+        let result = self.function.notify_checkpoint_complete(checkpoint_id);
+        self.settle(result)
+    }
+
+    fn notify_checkpoint_aborted(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
+        Ok(())
     }
 }
 
@@ -186,20 +217,37 @@ impl<T: Debug> SinkFunction<T> for PrintSink {
 }
 
 /// The records a collecting sink received, readable once the job has finished.
+///
+/// When the job checkpoints, the sink is transactional: records are staged per transaction and
+/// appear here only when the checkpoint that covers them completes, so a job that restarted
+/// after a failure still shows every record exactly once.
 pub struct CollectedResults<T> {
     records: Arc<Mutex<Vec<StreamRecord<T>>>>,
     watermarks: Arc<Mutex<Vec<i64>>>,
+    staged: Arc<Mutex<HashMap<u64, Vec<StreamRecord<T>>>>>,
+    /// Transaction ids, unique over every run of the job.
+    next_transaction: Arc<AtomicU64>,
 }
 
 impl<T> Clone for CollectedResults<T> {
     fn clone(&self) -> Self {
-        Self { records: self.records.clone(), watermarks: self.watermarks.clone() }
+        Self {
+            records: self.records.clone(),
+            watermarks: self.watermarks.clone(),
+            staged: self.staged.clone(),
+            next_transaction: self.next_transaction.clone(),
+        }
     }
 }
 
 impl<T> Default for CollectedResults<T> {
     fn default() -> Self {
-        Self { records: Arc::new(Mutex::new(Vec::new())), watermarks: Arc::new(Mutex::new(Vec::new())) }
+        Self {
+            records: Arc::default(),
+            watermarks: Arc::default(),
+            staged: Arc::default(),
+            next_transaction: Arc::default(),
+        }
     }
 }
 
@@ -237,48 +285,143 @@ impl<T: Clone> CollectedResults<T> {
     }
 }
 
+impl<T> CollectedResults<T> {
+    fn record_watermark(&self, watermark: Watermark) {
+        self.watermarks.lock().unwrap_or_else(PoisonError::into_inner).push(watermark.0);
+    }
+
+    fn append(&self, records: &mut Vec<StreamRecord<T>>) {
+        if !records.is_empty() {
+            self.records.lock().unwrap_or_else(PoisonError::into_inner).append(records);
+        }
+    }
+
+    fn staged(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<StreamRecord<T>>>> {
+        self.staged.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Ends a chain by appending every record to a [`CollectedResults`].
 pub struct CollectTail<T> {
     results: CollectedResults<T>,
+    id: OperatorId,
 }
 
 impl<T> Clone for CollectTail<T> {
+    fn clone(&self) -> Self {
+        Self { results: self.results.clone(), id: self.id }
+    }
+}
+
+impl<T> CollectTail<T> {
+    pub(crate) fn new(results: CollectedResults<T>, id: OperatorId) -> Self {
+        Self { results, id }
+    }
+}
+
+/// The operator of a [`CollectTail`]: without checkpointing it buffers locally and hands over on
+/// flush and at the end; with checkpointing it commits with the checkpoints.
+pub enum CollectOperator<T: Send + 'static> {
+    /// Records are handed over as they come.
+    Direct {
+        /// The shared results.
+        results: CollectedResults<T>,
+        /// Records not handed over yet.
+        buffer: Vec<StreamRecord<T>>,
+    },
+    /// Records are handed over when their checkpoint completes.
+    Transactional(Box<TwoPhaseCommitOperator<CollectTransactions<T>, T>>, CollectedResults<T>),
+}
+
+impl<T: Send + 'static> Tail<T> for CollectTail<T> {
+    type Built = CollectOperator<T>;
+    fn build(self, ctx: &mut TaskContext) -> Result<Self::Built, TaskError> {
+        Ok(if ctx.checkpointing_mode().is_some() {
+            let transactions = CollectTransactions { results: self.results.clone() };
+            CollectOperator::Transactional(Box::new(TwoPhaseCommitOperator::new(transactions, self.id)), self.results)
+        } else {
+            CollectOperator::Direct { results: self.results, buffer: Vec::new() }
+        })
+    }
+}
+
+/// The transactions of a collecting sink in a checkpointing job: staged record lists in the
+/// shared results, keyed by a transaction id.
+pub struct CollectTransactions<T> {
+    results: CollectedResults<T>,
+}
+
+impl<T> Clone for CollectTransactions<T> {
     fn clone(&self) -> Self {
         Self { results: self.results.clone() }
     }
 }
 
-impl<T> CollectTail<T> {
-    pub(crate) fn new(results: CollectedResults<T>) -> Self {
-        Self { results }
+impl<T: Send + 'static> TwoPhaseCommitSink<T> for CollectTransactions<T> {
+    type Transaction = u64;
+
+    fn begin_transaction(&mut self) -> UserResult<u64> {
+        let id = self.results.next_transaction.fetch_add(1, Ordering::Relaxed);
+        self.results.staged().insert(id, Vec::new());
+        Ok(id)
     }
-}
 
-/// The operator of a [`CollectTail`]: buffers locally, hands over on flush and at the end.
-pub struct CollectOperator<T> {
-    results: CollectedResults<T>,
-    buffer: Vec<StreamRecord<T>>,
-}
-
-impl<T: Send + 'static> Tail<T> for CollectTail<T> {
-    type Built = CollectOperator<T>;
-    fn build(self, _ctx: &mut TaskContext) -> Result<Self::Built, TaskError> {
-        Ok(CollectOperator { results: self.results, buffer: Vec::new() })
-    }
-}
-
-impl<T> Operator<T> for CollectOperator<T> {
-    fn open(&mut self, _ctx: &mut TaskContext) -> Result<(), TaskError> {
+    fn invoke(&mut self, transaction: &mut u64, value: T, timestamp: Option<i64>) -> UserResult {
+        let mut staged = self.results.staged();
+        let records = staged.get_mut(transaction).ok_or_else(|| format!("transaction {transaction} is not open"))?;
+        records.push(StreamRecord { value, timestamp });
         Ok(())
+    }
+
+    fn pre_commit(&mut self, _transaction: &mut u64) -> UserResult {
+        Ok(())
+    }
+
+    fn commit(&mut self, transaction: u64) -> UserResult {
+        // A transaction committed before is no longer staged: committing again does nothing.
+        let records = self.results.staged().remove(&transaction);
+        if let Some(mut records) = records {
+            self.results.append(&mut records);
+        }
+        Ok(())
+    }
+
+    fn abort(&mut self, transaction: u64) -> UserResult {
+        self.results.staged().remove(&transaction);
+        Ok(())
+    }
+}
+
+macro_rules! per_mode {
+    ($self:ident, $direct:expr, |$op:ident| $transactional:expr) => {
+        match $self {
+            CollectOperator::Direct { .. } => $direct,
+            CollectOperator::Transactional($op, _) => $transactional,
+        }
+    };
+}
+
+impl<T: Send + 'static> Operator<T> for CollectOperator<T> {
+    fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
+        per_mode!(self, Ok(()), |op| op.open(ctx))
     }
     #[inline]
     fn process(&mut self, record: StreamRecord<T>) -> Result<(), TaskError> {
-        self.buffer.push(record);
-        Ok(())
+        match self {
+            CollectOperator::Direct { buffer, .. } => {
+                buffer.push(record);
+                Ok(())
+            }
+            CollectOperator::Transactional(op, _) => op.process(record),
+        }
     }
     fn process_watermark(&mut self, watermark: Watermark) -> Result<(), TaskError> {
         self.flush()?;
-        self.results.watermarks.lock().unwrap_or_else(PoisonError::into_inner).push(watermark.0);
+        match self {
+            CollectOperator::Direct { results, .. } | CollectOperator::Transactional(_, results) => {
+                results.record_watermark(watermark);
+            }
+        }
         Ok(())
     }
     fn process_watermark_status(&mut self, _status: WatermarkStatus) -> Result<(), TaskError> {
@@ -288,13 +431,25 @@ impl<T> Operator<T> for CollectOperator<T> {
         Ok(())
     }
     fn flush(&mut self) -> Result<(), TaskError> {
-        if !self.buffer.is_empty() {
-            self.results.records.lock().unwrap_or_else(PoisonError::into_inner).append(&mut self.buffer);
+        if let CollectOperator::Direct { results, buffer } = self {
+            results.append(buffer);
         }
         Ok(())
     }
     fn finish(&mut self) -> Result<(), TaskError> {
-        self.flush()
+        per_mode!(self, self.flush(), |op| op.finish())
+    }
+    fn prepare_snapshot_pre_barrier(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
+        Ok(())
+    }
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        per_mode!(self, Ok(()), |op| op.snapshot_state(barrier, snapshot))
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), TaskError> {
+        per_mode!(self, Ok(()), |op| op.notify_checkpoint_complete(checkpoint_id))
+    }
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<(), TaskError> {
+        per_mode!(self, Ok(()), |op| op.notify_checkpoint_aborted(checkpoint_id))
     }
 }
 
@@ -390,4 +545,5 @@ impl<T> Operator<T> for Discard {
     fn finish(&mut self) -> Result<(), TaskError> {
         Ok(())
     }
+    crate::operator::stateless_end_checkpoint!();
 }

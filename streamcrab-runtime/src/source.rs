@@ -11,9 +11,12 @@ use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::checkpoint::TaskSnapshot;
+use crate::checkpoint::snapshot::{decode, encode};
+use crate::checkpoint::task::{OneInput, deliver_notifications, finish_task, take_checkpoint};
 use crate::context::RuntimeContext;
 use crate::element::{StreamRecord, Watermark, WatermarkStatus};
-use crate::error::{TaskError, UserResult};
+use crate::error::{StateError, TaskError, UserResult};
 use crate::input::ChainHead;
 use crate::operator::{Operator, OperatorId};
 use crate::state::{OperatorStateAccess, OperatorStateStore};
@@ -24,20 +27,99 @@ const CANCEL_CHECK_EVERY: u64 = 1024;
 /// The longest a record waits in a half-full batch of a slow source (Flink's buffer timeout).
 pub const BUFFER_TIMEOUT: Duration = Duration::from_millis(100);
 
-fn end_of_input<T, O: Operator<T>>(chain: &mut O) -> Result<(), TaskError> {
-    chain.process_watermark(Watermark::MAX)?;
-    chain.finish()
+/// The operator-state list a built-in source keeps its position in.
+const POSITION_STATE: &str = "source-position";
+
+/// How far a built-in source got: records emitted by this subtask (of how many subtasks).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Position {
+    subtask: u32,
+    parallelism: u32,
+    emitted: u64,
 }
 
-/// `from_iter`: the elements of a collection, in order (not parallel).
+/// The position a restored built-in source resumes from (0 without a restore).
+fn restored_position(ctx: &TaskContext, id: OperatorId) -> Result<u64, TaskError> {
+    let Some(restored) = ctx.restored_state(id) else { return Ok(0) };
+    let restore_error = |reason: String| TaskError::State {
+        operator: ctx.operator_name(id),
+        source: StateError::Restore { name: POSITION_STATE.into(), reason },
+    };
+    let Some(bytes) = restored.lists.iter().find(|l| l.name == POSITION_STATE).and_then(|l| l.elements.first()) else {
+        return Ok(0);
+    };
+    let position: Position = decode(bytes).map_err(restore_error)?;
+    if (position.subtask, position.parallelism) != (ctx.subtask_index(), ctx.parallelism()) {
+        return Err(restore_error(format!(
+            "the position was written by subtask {} of {}; this source cannot be restored with parallelism {}",
+            position.subtask + 1,
+            position.parallelism,
+            ctx.parallelism()
+        )));
+    }
+    Ok(position.emitted)
+}
+
+/// Writes a built-in source's position into `snapshot`.
+fn position_writer(
+    ctx: &TaskContext,
+    id: OperatorId,
+    emitted: u64,
+) -> impl FnOnce(&mut TaskSnapshot) -> Result<(), TaskError> {
+    let position = Position { subtask: ctx.subtask_index(), parallelism: ctx.parallelism(), emitted };
+    let operator = ctx.operator_name(id);
+    move |snapshot| {
+        let bytes = encode(&position).map_err(|reason| TaskError::State {
+            operator,
+            source: StateError::Snapshot { name: POSITION_STATE.into(), reason },
+        })?;
+        snapshot.of(id).add_list(POSITION_STATE, vec![bytes]);
+        Ok(())
+    }
+}
+
+/// Between two records of a built-in source: emits the barriers that are due (with the source's
+/// position in the snapshot) and hands pending checkpoint notifications to the chain.
+#[inline]
+fn checkpoint_point<T, O: Operator<T>>(
+    ctx: &mut TaskContext,
+    chain: &mut O,
+    id: OperatorId,
+    emitted: u64,
+) -> Result<(), TaskError> {
+    if let Some(due) = ctx.due_barriers() {
+        for barrier in due {
+            take_checkpoint(ctx, &mut OneInput::new(chain), barrier, position_writer(ctx, id, emitted))?;
+        }
+    }
+    if ctx.checkpointing.is_some() {
+        deliver_notifications(ctx, &mut OneInput::new(chain))?;
+    }
+    Ok(())
+}
+
+/// The end of a bounded source: `Watermark(MAX)`, then the end of the chain; `head` writes the
+/// source's own state into the final snapshot.
+fn end_of_input<T, O: Operator<T>>(
+    ctx: &TaskContext,
+    chain: &mut O,
+    head: impl FnOnce(&mut TaskSnapshot) -> Result<(), TaskError>,
+) -> Result<(), TaskError> {
+    chain.process_watermark(Watermark::MAX)?;
+    finish_task(ctx, &mut OneInput::new(chain), head)
+}
+
+/// `from_iter`: the elements of a collection, in order (not parallel). A restore skips the
+/// elements emitted before the checkpoint.
 #[derive(Clone)]
 pub struct IterSource<I> {
     items: I,
+    id: OperatorId,
 }
 
 impl<I> IterSource<I> {
-    pub(crate) fn new(items: I) -> Self {
-        Self { items }
+    pub(crate) fn new(items: I, id: OperatorId) -> Self {
+        Self { items, id }
     }
 }
 
@@ -46,17 +128,21 @@ where
     I: IntoIterator<Item = T> + Clone + Send + 'static,
 {
     fn run<O: Operator<T>>(self, mut chain: O, ctx: &mut TaskContext) -> Result<(), TaskError> {
+        let skip = restored_position(ctx, self.id)?;
         chain.open(ctx)?;
-        for (i, value) in self.items.into_iter().enumerate() {
-            if (i as u64).is_multiple_of(CANCEL_CHECK_EVERY) {
+        let mut emitted = skip;
+        for value in self.items.into_iter().skip(skip as usize) {
+            if emitted.is_multiple_of(CANCEL_CHECK_EVERY) {
                 if ctx.is_cancelled() {
                     return Err(TaskError::Cancelled);
                 }
                 chain.on_processing_time(ctx.current_processing_time())?;
+                checkpoint_point(ctx, &mut chain, self.id, emitted)?;
             }
             chain.process(StreamRecord::new(value))?;
+            emitted += 1;
         }
-        end_of_input(&mut chain)
+        end_of_input(ctx, &mut chain, position_writer(ctx, self.id, emitted))
     }
 }
 
@@ -66,11 +152,12 @@ where
 pub struct SequenceSource {
     start: i64,
     end: i64,
+    id: OperatorId,
 }
 
 impl SequenceSource {
-    pub(crate) fn new(start: i64, end: i64) -> Self {
-        Self { start, end }
+    pub(crate) fn new(start: i64, end: i64, id: OperatorId) -> Self {
+        Self { start, end, id }
     }
 
     /// The part of the sequence subtask `index` of `parallelism` emits.
@@ -88,24 +175,26 @@ impl SequenceSource {
 
 impl ChainHead<i64> for SequenceSource {
     fn run<O: Operator<i64>>(self, mut chain: O, ctx: &mut TaskContext) -> Result<(), TaskError> {
+        let skip = restored_position(ctx, self.id)?;
         chain.open(ctx)?;
         let range = self.split(ctx.subtask_index(), ctx.parallelism());
-        let (mut next, last) = (*range.start(), *range.end());
-        while next <= last {
+        let (first, last) = (*range.start(), *range.end());
+        let total = if last < first { 0 } else { last.abs_diff(first).saturating_add(1) };
+        let mut emitted = skip.min(total);
+        while emitted < total {
             if ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
             chain.on_processing_time(ctx.current_processing_time())?;
-            let block_end = last.min(next.saturating_add(CANCEL_CHECK_EVERY as i64 - 1));
-            for value in next..=block_end {
+            checkpoint_point(ctx, &mut chain, self.id, emitted)?;
+            let block = (total - emitted).min(CANCEL_CHECK_EVERY);
+            let from = first.wrapping_add(emitted as i64);
+            for value in from..=from.wrapping_add(block as i64 - 1) {
                 chain.process(StreamRecord::new(value))?;
             }
-            if block_end == i64::MAX {
-                break;
-            }
-            next = block_end + 1;
+            emitted += block;
         }
-        end_of_input(&mut chain)
+        end_of_input(ctx, &mut chain, position_writer(ctx, self.id, total))
     }
 }
 
@@ -186,19 +275,24 @@ where
 {
     fn run<O: Operator<T>>(self, mut chain: O, ctx: &mut TaskContext) -> Result<(), TaskError> {
         let mut generator = self.generator;
+        let mut emitted = restored_position(ctx, self.id)?;
         chain.open(ctx)?;
-        let (mut index, step) = (u64::from(ctx.subtask_index()), u64::from(ctx.parallelism()));
+        let (first, step) = (u64::from(ctx.subtask_index()), u64::from(ctx.parallelism()));
         let mut timer = FlushTimer::new(ctx);
         loop {
             if ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
+            if ctx.checkpointing.is_some() {
+                checkpoint_point(ctx, &mut chain, self.id, emitted)?;
+            }
+            let index = first + emitted * step;
             let Some(value) = call_user(self.id, || generator(index)) else { break };
             chain.process(StreamRecord::new(value))?;
             timer.tick(&mut chain)?;
-            index += step;
+            emitted += 1;
         }
-        end_of_input(&mut chain)
+        end_of_input(ctx, &mut chain, position_writer(ctx, self.id, emitted))
     }
 }
 
@@ -223,13 +317,16 @@ impl ChainHead<String> for TextFileSource {
             source,
         };
         let file = File::open(&self.path).map_err(io_error)?;
+        let skip = restored_position(ctx, self.id)?;
         chain.open(ctx)?;
-        for (i, line) in BufReader::new(file).lines().enumerate() {
+        let mut emitted = skip;
+        for (i, line) in BufReader::new(file).lines().enumerate().skip(skip as usize) {
             if (i as u64).is_multiple_of(CANCEL_CHECK_EVERY) {
                 if ctx.is_cancelled() {
                     return Err(TaskError::Cancelled);
                 }
                 chain.on_processing_time(ctx.current_processing_time())?;
+                checkpoint_point(ctx, &mut chain, self.id, emitted)?;
             }
             let line = line.map_err(|source| TaskError::Io {
                 operator: ctx.operator_name(self.id),
@@ -237,8 +334,9 @@ impl ChainHead<String> for TextFileSource {
                 source,
             })?;
             chain.process(StreamRecord::new(line))?;
+            emitted += 1;
         }
-        end_of_input(&mut chain)
+        end_of_input(ctx, &mut chain, position_writer(ctx, self.id, emitted))
     }
 }
 
@@ -251,7 +349,7 @@ pub struct SourceStopped;
 /// What a [`SourceFunction`] emits into, plus its task information and operator state.
 pub struct SourceContext<'a, T> {
     chain: &'a mut dyn Operator<T>,
-    task: &'a TaskContext,
+    task: &'a mut TaskContext,
     operator_state: &'a mut OperatorStateStore,
     timer: FlushTimer,
     id: OperatorId,
@@ -293,7 +391,31 @@ impl<T> SourceContext<'_, T> {
     }
 
     fn emit(&mut self, record: StreamRecord<T>) -> Result<(), SourceStopped> {
+        if self.task.checkpointing.is_some() {
+            let checkpointed = self.checkpoint_point();
+            if let Err(e) = checkpointed {
+                self.error = Some(e);
+                return Err(SourceStopped);
+            }
+        }
         self.send(true, |chain| chain.process(record))
+    }
+
+    /// Before a record: emits due barriers (the operator state as it is now goes into the
+    /// snapshot, so a source must keep its position there in step with what it collected) and
+    /// delivers checkpoint notifications.
+    fn checkpoint_point(&mut self) -> Result<(), TaskError> {
+        if let Some(due) = self.task.due_barriers() {
+            for barrier in due {
+                let (store, id) = (&*self.operator_state, self.id);
+                let operator = self.task.operator_name(id);
+                let head = |snapshot: &mut TaskSnapshot| {
+                    store.snapshot(snapshot.of(id)).map_err(|source| TaskError::State { operator, source })
+                };
+                take_checkpoint(self.task, &mut OneInput::new(self.chain), barrier, head)?;
+            }
+        }
+        deliver_notifications(self.task, &mut OneInput::new(self.chain))
     }
 
     /// Runs `f` on the chain; `activates`: an idle source turns active first.
@@ -372,15 +494,19 @@ impl<T, S: SourceFunction<T>> ChainHead<T> for FunctionSource<S> {
         let mut function = self.function;
         let name = ctx.operator_name(self.id);
         let mut operator_state = OperatorStateStore::default();
+        if let Some(restored) = ctx.restored_state(self.id) {
+            operator_state.restore(restored.lists);
+        }
         chain.open(ctx)?;
         enter_operator(self.id);
         let opened = function.open(&mut RuntimeContext::new(ctx, self.id, None, &mut operator_state));
         opened.map_err(|source| TaskError::User { operator: name.clone(), source })?;
+        let timer = FlushTimer::new(ctx);
         let mut source_ctx = SourceContext {
             chain: &mut chain,
             task: ctx,
             operator_state: &mut operator_state,
-            timer: FlushTimer::new(ctx),
+            timer,
             id: self.id,
             error: None,
             idle: false,
@@ -390,12 +516,16 @@ impl<T, S: SourceFunction<T>> ChainHead<T> for FunctionSource<S> {
             return Err(e);
         }
         let idle = source_ctx.idle;
-        result.map_err(|source| TaskError::User { operator: name, source })?;
+        result.map_err(|source| TaskError::User { operator: name.clone(), source })?;
         if idle {
             // An ending source turns active so that its final watermark counts downstream.
             chain.process_watermark_status(WatermarkStatus::Active)?;
         }
-        end_of_input(&mut chain)
+        let id = self.id;
+        let head = |snapshot: &mut TaskSnapshot| {
+            operator_state.snapshot(snapshot.of(id)).map_err(|source| TaskError::State { operator: name, source })
+        };
+        end_of_input(ctx, &mut chain, head)
     }
 }
 
@@ -405,13 +535,13 @@ mod tests {
 
     #[test]
     fn sequence_splits_are_contiguous_and_complete() {
-        let source = SequenceSource::new(-5, 20);
+        let source = SequenceSource::new(-5, 20, OperatorId(0));
         let mut all = Vec::new();
         for i in 0..3 {
             all.extend(source.split(i, 3));
         }
         assert_eq!(all, (-5..=20).collect::<Vec<_>>());
-        assert!(SequenceSource::new(3, 2).split(0, 1).is_empty());
-        assert_eq!(SequenceSource::new(0, 1).split(2, 3).count(), 1);
+        assert!(SequenceSource::new(3, 2, OperatorId(0)).split(0, 1).is_empty());
+        assert_eq!(SequenceSource::new(0, 1, OperatorId(0)).split(2, 3).count(), 1);
     }
 }

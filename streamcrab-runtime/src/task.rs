@@ -14,6 +14,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::checkpoint::task::TaskCheckpointing;
+use crate::checkpoint::{RestoredJob, RestoredOperator};
 use crate::error::TaskError;
 use crate::graph::EdgeId;
 use crate::keygroup::KeyGroupRange;
@@ -87,6 +89,11 @@ pub struct TaskContext {
     pub(crate) side_outputs: Vec<SideOutputTarget>,
     pub(crate) metrics: crate::metrics::JobMetrics,
     pub(crate) clock: Arc<dyn crate::clock::Clock>,
+    pub(crate) operator_uids: Arc<[String]>,
+    /// The state this run starts from, if it restores a checkpoint or savepoint.
+    pub(crate) restored: Option<Arc<RestoredJob>>,
+    /// The task's link to the checkpoint coordinator, if the job checkpoints.
+    pub(crate) checkpointing: Option<TaskCheckpointing>,
 }
 
 impl TaskContext {
@@ -105,7 +112,22 @@ impl TaskContext {
             side_outputs: Vec::new(),
             metrics: crate::metrics::JobMetrics::default(),
             clock: Arc::new(crate::clock::SystemClock),
+            operator_uids: Arc::from(Vec::new()),
+            restored: None,
+            checkpointing: None,
         }
+    }
+
+    /// The restored state of operator `id` for this subtask (its key groups, its share of
+    /// operator state), if the run restores a checkpoint holding state of that operator.
+    pub fn restored_state(&self, id: OperatorId) -> Option<RestoredOperator> {
+        let uid = self.operator_uids.get(id.0 as usize)?;
+        self.restored.as_ref()?.operator(uid, self.subtask_index, self.parallelism, self.key_group_range())
+    }
+
+    /// The uid of operator `id` (given with `.uid(..)`, or derived from its position and name).
+    pub fn operator_uid(&self, id: OperatorId) -> String {
+        self.operator_uids.get(id.0 as usize).cloned().unwrap_or_else(|| format!("{}", id.0))
     }
 
     /// Name of the task (its chained operators).

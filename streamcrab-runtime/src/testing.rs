@@ -16,9 +16,10 @@ use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::checkpoint::TaskSnapshot;
 use crate::clock::{Clock, ManualClock};
 use crate::data::{Data, Key};
-use crate::element::{StreamElement, StreamRecord, Watermark, WatermarkStatus};
+use crate::element::{CheckpointBarrier, StreamElement, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::TaskError;
 use crate::operator::side_output::erase_side_output;
 use crate::operator::{
@@ -62,6 +63,19 @@ impl<T> Operator<T> for Recorder<T> {
     }
     fn finish(&mut self) -> Result<(), TaskError> {
         self.push(StreamElement::End);
+        Ok(())
+    }
+    fn prepare_snapshot_pre_barrier(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
+        Ok(())
+    }
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, _snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        self.push(StreamElement::Barrier(barrier));
+        Ok(())
+    }
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
+        Ok(())
+    }
+    fn notify_checkpoint_aborted(&mut self, _checkpoint_id: u64) -> Result<(), TaskError> {
         Ok(())
     }
 }
@@ -268,7 +282,7 @@ impl<In: Data, Out: Data, Op: Operator<In>> KeyedOneInputHarness<In, Out, Op> {
     }
 }
 
-impl<T: Data> KeyedOneInputHarness<T, T, ()> {
+impl<T: Data + crate::state::StateValue> KeyedOneInputHarness<T, T, ()> {
     /// A harness for a rolling `reduce` keyed by `key_selector`.
     pub fn for_reduce<K, KS, F>(key_selector: KS, reduce: F) -> KeyedOneInputHarness<T, T, impl Operator<T>>
     where

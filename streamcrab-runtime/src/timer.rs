@@ -8,6 +8,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::hash::Hash;
 
+use crate::checkpoint::snapshot::{KeyedSection, OperatorSnapshot, decode, encode};
+use crate::data::Key;
+use crate::error::StateError;
+use crate::keygroup::assign_to_key_group;
+use crate::state::Namespace;
+
 /// Which clock a timer follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimeDomain {
@@ -97,6 +103,36 @@ impl<K: Clone + Eq + Hash, N: Clone + Eq + Hash> TimerService<K, N> {
     }
 }
 
+impl<K: Key, N: Namespace> TimerService<K, N> {
+    /// Writes the registered timers, per key group of their key, as section `name` of `out`.
+    pub fn snapshot(&self, name: &str, max_parallelism: u32, out: &mut OperatorSnapshot) -> Result<(), StateError> {
+        let mut by_group: BTreeMap<u32, Vec<(i64, &K, &N)>> = BTreeMap::new();
+        for (timestamp, entries) in &self.queue {
+            for (key, namespace) in entries {
+                let group = assign_to_key_group(key, max_parallelism);
+                by_group.entry(group).or_default().push((*timestamp, key, namespace));
+            }
+        }
+        for (group, timers) in by_group {
+            let bytes = encode(&timers).map_err(|reason| StateError::Snapshot { name: name.to_string(), reason })?;
+            out.add_keyed(group, name, bytes);
+        }
+        Ok(())
+    }
+
+    /// Registers the timers of the sections called `name` (the caller passes only its key groups).
+    pub fn restore(&mut self, name: &str, sections: &[KeyedSection]) -> Result<(), StateError> {
+        for section in sections.iter().filter(|s| s.name == name) {
+            let timers: Vec<(i64, K, N)> =
+                decode(&section.bytes).map_err(|reason| StateError::Restore { name: name.to_string(), reason })?;
+            for (timestamp, key, namespace) in timers {
+                self.register(&key, &namespace, timestamp);
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +151,23 @@ mod tests {
         assert_eq!(fired, vec![("a", 10), ("b", 20)]);
         timers.advance_watermark(100);
         assert!(timers.poll_due().is_none());
+    }
+
+    #[test]
+    fn timers_survive_a_snapshot_per_key_group() {
+        let mut timers = TimerService::<String, i64>::default();
+        timers.register(&"a".to_string(), &1, 20);
+        timers.register(&"b".to_string(), &2, 10);
+        let mut snapshot = OperatorSnapshot::default();
+        timers.snapshot("timers/event", 128, &mut snapshot).unwrap();
+        assert!(snapshot.keyed.iter().all(|s| s.key_group < 128 && s.name == "timers/event"));
+
+        let mut restored = TimerService::<String, i64>::default();
+        restored.restore("timers/event", &snapshot.keyed).unwrap();
+        restored.restore("timers/processing", &snapshot.keyed).unwrap();
+        restored.advance_watermark(i64::MAX);
+        let fired: Vec<_> =
+            std::iter::from_fn(|| restored.poll_due()).map(|t| (t.key, t.namespace, t.timestamp)).collect();
+        assert_eq!(fired, vec![("b".to_string(), 2, 10), ("a".to_string(), 1, 20)]);
     }
 }

@@ -289,6 +289,9 @@ impl<T, G: WatermarkGenerator, A: TimestampAssigner<T>, N: Operator<T>> Operator
     fn finish(&mut self) -> Result<(), TaskError> {
         self.next.finish()
     }
+
+    // Flink does not checkpoint watermark generators: after a restore they start over.
+    crate::operator::forward_checkpoint!();
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@
 //! WORDCOUNT.execute(wordcount).unwrap();
 //! ```
 
+/// serde, whose `Serialize` and `Deserialize` every key and state value implements (checkpoints
+/// hold them).
+pub use serde;
 pub use streamcrab_macros::{dataflow, pipeline};
 
 /// Compiled pipelines: the graph `#[pipeline]` / `dataflow!` analysed, and how to run them.
@@ -69,8 +72,8 @@ pub mod functions {
 }
 
 pub use streamcrab_runtime::{
-    data, element, error, exchange, input, keygroup, metrics, operator, sink, source, state, testing, timer, valve,
-    watermark, window,
+    checkpoint, data, element, error, exchange, file_sink, input, keygroup, metrics, operator, sink, source, state,
+    testing, timer, two_phase, valve, watermark, window,
 };
 
 /// The common imports of a job.
@@ -81,6 +84,7 @@ pub mod prelude {
     pub use streamcrab_runtime::data::{Data, Key};
     pub use streamcrab_runtime::element::StreamRecord;
     pub use streamcrab_runtime::error::{JobError, UserResult};
+    pub use streamcrab_runtime::executor::JobExecutionResult;
     pub use streamcrab_runtime::sink::{SinkContext, SinkFunction};
     pub use streamcrab_runtime::source::{SourceContext, SourceFunction};
     pub use streamcrab_runtime::state::{

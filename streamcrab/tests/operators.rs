@@ -20,34 +20,35 @@ fn map_filter_flat_map_keep_order_on_one_subtask() {
 #[test]
 fn rolling_reduce_emits_every_intermediate_value() {
     let env = StreamExecutionEnvironment::new("reduce");
-    let input = vec![("a", 1), ("b", 5), ("a", 2), ("a", 3), ("b", 1)];
+    let input: Vec<(String, i32)> =
+        [("a", 1), ("b", 5), ("a", 2), ("a", 3), ("b", 1)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let out = env
         .from_iter(input.clone())
-        .key_by(|(k, _): &(&str, i32)| k.to_string())
+        .key_by(|(k, _): &(String, i32)| k.clone())
         .reduce(|(k, a), (_, b)| (k, a + b))
         .collect_to_vec();
     env.execute().unwrap();
     let mut expected = Vec::new();
     let mut sums = std::collections::HashMap::new();
     for (k, v) in input {
-        let s = sums.entry(k).or_insert(0);
+        let s = sums.entry(k.clone()).or_insert(0);
         *s += v;
         expected.push((k, *s));
     }
     assert_eq!(out.values(), expected);
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Reading {
     sensor: String,
-    label: &'static str,
+    label: String,
     value: i64,
 }
 
 fn readings() -> Vec<Reading> {
     [("s1", "first", 5), ("s1", "second", 2), ("s2", "x", 7), ("s1", "third", 9)]
         .into_iter()
-        .map(|(s, l, v)| Reading { sensor: s.into(), label: l, value: v })
+        .map(|(s, l, v)| Reading { sensor: s.into(), label: l.into(), value: v })
         .collect()
 }
 
@@ -73,9 +74,10 @@ fn sum_min_max_by_field_keep_other_fields_of_the_first_element() {
         .collect_to_vec();
     env.execute().unwrap();
     let pick = |rs: Vec<Reading>| rs.into_iter().map(|r| (r.label, r.value)).collect::<Vec<_>>();
-    assert_eq!(pick(sums.values()), vec![("first", 5), ("first", 7), ("x", 7), ("first", 16)]);
-    assert_eq!(pick(mins.values()), vec![("first", 5), ("first", 2), ("x", 7), ("first", 2)]);
-    assert_eq!(pick(maxs.values()), vec![("first", 5), ("first", 5), ("x", 7), ("first", 9)]);
+    let expect = |v: [(&str, i64); 4]| v.map(|(l, v)| (l.to_string(), v)).to_vec();
+    assert_eq!(pick(sums.values()), expect([("first", 5), ("first", 7), ("x", 7), ("first", 16)]));
+    assert_eq!(pick(mins.values()), expect([("first", 5), ("first", 2), ("x", 7), ("first", 2)]));
+    assert_eq!(pick(maxs.values()), expect([("first", 5), ("first", 5), ("x", 7), ("first", 9)]));
 }
 
 #[test]

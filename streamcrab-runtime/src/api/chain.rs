@@ -12,7 +12,6 @@
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use super::environment::EnvInner;
@@ -93,7 +92,7 @@ pub type Committed<M, H, L> = OpHead<EitherHead<H, ExchangeHead<M>>, L, M>;
 
 /// Runs `head` into `tail` as the task body of `vertex`.
 pub(crate) fn set_body<T, C: ChainHead<T>, Tl: Tail<T>>(env: &mut EnvInner, vertex: VertexId, head: C, tail: Tl) {
-    env.graph.vertices[vertex.0].body = Some(Rc::new(move || {
+    env.graph.vertices[vertex.0].body = Some(Box::new(move || {
         let (head, tail) = (head.clone(), tail.clone());
         Box::new(move |ctx: &mut TaskContext| {
             let tail = tail.build(ctx)?;

@@ -364,6 +364,12 @@ impl<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> DataStream<T, M, H, L> {
         })
     }
 
+    /// Ends the stream in a [`TwoPhaseCommitSink`](crate::two_phase::TwoPhaseCommitSink): its
+    /// output becomes visible when the checkpoint covering it completes (exactly once).
+    pub fn add_two_phase_commit_sink<S: crate::two_phase::TwoPhaseCommitSink<T>>(self, sink: S) -> DataStreamSink {
+        self.sink("Sink: Two-Phase Commit Sink", |id| crate::two_phase::TwoPhaseCommitTail::new(sink, id))
+    }
+
     /// Ends the stream in a user [`SinkFunction`].
     pub fn add_sink<S: SinkFunction<T>>(self, function: S) -> DataStreamSink {
         self.sink("Sink: Custom Sink", |id| SinkTail::new(function, id))
@@ -392,8 +398,8 @@ impl<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> DataStream<T, M, H, L> {
     /// the job has finished.
     pub fn collect_to_vec(self) -> CollectedResults<T> {
         let results = CollectedResults::default();
-        let tail = CollectTail::new(results.clone());
-        self.sink("Sink: Collect", |_| tail);
+        let shared = results.clone();
+        self.sink("Sink: Collect", move |id| CollectTail::new(shared, id));
         results
     }
 }

@@ -6,6 +6,7 @@ use std::rc::{Rc, Weak};
 
 use super::chain::{Parts, PendingChain};
 use super::datastream::{DataStream, SourceStream};
+use crate::checkpoint::{CheckpointConfig, CheckpointStorage, FileCheckpointStorage, RestartStrategy};
 use crate::data::Data;
 use crate::error::{ConfigError, JobError};
 use crate::executor::{self, JobExecutionResult, JobHandle};
@@ -96,6 +97,49 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Takes a checkpoint every `interval` (exactly-once, Flink's defaults otherwise; see
+    /// [`set_checkpoint_config`](Self::set_checkpoint_config)). With checkpointing on, a failed
+    /// job restarts from its latest completed checkpoint (by default every second, unlimited:
+    /// see [`set_restart_strategy`](Self::set_restart_strategy)), and the collecting sink and
+    /// two-phase-commit sinks publish their output exactly once.
+    pub fn enable_checkpointing(&self, interval: std::time::Duration) -> &Self {
+        self.set_checkpoint_config(CheckpointConfig::new(interval))
+    }
+
+    /// Sets every checkpoint setting at once (mode, timeout, concurrency, pause, tolerated
+    /// failures, retention) and turns checkpointing on.
+    pub fn set_checkpoint_config(&self, config: CheckpointConfig) -> &Self {
+        self.with(|env| env.graph.recovery.checkpointing = Some(config));
+        self
+    }
+
+    /// How a failed job restarts (default: not at all without checkpointing; fixed delay of 1 s,
+    /// unlimited, with checkpointing).
+    pub fn set_restart_strategy(&self, strategy: RestartStrategy) -> &Self {
+        self.with(|env| env.graph.recovery.restart = Some(strategy));
+        self
+    }
+
+    /// Keeps completed checkpoints as folders under `dir` (default: in memory).
+    pub fn set_checkpoint_dir(&self, dir: impl AsRef<Path>) -> &Self {
+        self.set_checkpoint_storage(FileCheckpointStorage::new(dir.as_ref()))
+    }
+
+    /// Keeps completed checkpoints in `storage`.
+    pub fn set_checkpoint_storage(&self, storage: impl CheckpointStorage) -> &Self {
+        self.with(|env| env.graph.recovery.storage = Some(std::sync::Arc::new(storage)));
+        self
+    }
+
+    /// Starts the job from the savepoint (or retained checkpoint) in folder `path`: state is
+    /// matched to operators by uid. State of an operator the job does not have is an error,
+    /// unless `allow_non_restored_state`.
+    pub fn restore_from_savepoint(&self, path: impl AsRef<Path>, allow_non_restored_state: bool) -> &Self {
+        let path = path.as_ref().to_path_buf();
+        self.with(|env| env.graph.recovery.restore_from = Some((path, allow_non_restored_state)));
+        self
+    }
+
     fn source<T: Data, H: ChainHead<T>>(
         &self,
         name: &str,
@@ -125,12 +169,12 @@ impl StreamExecutionEnvironment {
         T: Data,
         I: IntoIterator<Item = T> + Clone + Send + 'static,
     {
-        self.source("Source: Collection Source", HeadKind::NonParallelSource, |_| IterSource::new(items))
+        self.source("Source: Collection Source", HeadKind::NonParallelSource, |id| IterSource::new(items, id))
     }
 
     /// A parallel source of the numbers `start..=end` (Flink's `fromSequence`).
     pub fn from_sequence(&self, start: i64, end: i64) -> SourceStream<i64, SequenceSource> {
-        self.source("Source: Sequence Source", HeadKind::ParallelSource, |_| SequenceSource::new(start, end))
+        self.source("Source: Sequence Source", HeadKind::ParallelSource, |id| SequenceSource::new(start, end, id))
     }
 
     /// A parallel generator source: subtask `s` of `p` emits `f(s)`, `f(s + p)`, ... until `f`
@@ -168,6 +212,7 @@ impl StreamExecutionEnvironment {
             let mut fresh = JobGraph::new(&name);
             fresh.clock = env.graph.clock.clone();
             fresh.default_max_parallelism = env.graph.default_max_parallelism;
+            fresh.recovery = env.graph.recovery.clone();
             std::mem::replace(&mut env.graph, fresh)
         })
     }

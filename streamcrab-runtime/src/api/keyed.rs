@@ -11,6 +11,7 @@ use crate::exchange::KeyGroupPartitioner;
 use crate::graph::{EdgeId, Partitioning};
 use crate::input::{ChainHead, ExchangeHead};
 use crate::operator::{KeyedProcessFunction, KeyedProcessStage, OperatorId, ReduceStage, Stage};
+use crate::state::StateValue;
 
 /// A stream partitioned by key (Flink's `KeyedStream`): every record of a key reaches the same
 /// subtask, which keeps that key's state.
@@ -81,6 +82,7 @@ where
     /// element of a key unchanged), with the element's timestamp.
     pub fn reduce<F>(self, reduce: F) -> KeyedNext<T, T, ReduceStage<KS, F>>
     where
+        T: StateValue,
         F: FnMut(T, T) -> T + Clone + Send + 'static,
     {
         self.keyed("Keyed Reduce", |id, ks| ReduceStage::new(ks, reduce, id))
@@ -92,6 +94,7 @@ where
         combine: C,
     ) -> KeyedNext<T, T, ReduceStage<KS, impl FnMut(T, T) -> T + Clone + Send + 'static>>
     where
+        T: StateValue,
         A: Copy,
         F: Fn(&mut T) -> &mut A + Clone + Send + 'static,
         C: Fn(A, A) -> A + Clone + Send + 'static,
@@ -109,6 +112,7 @@ where
     /// element of the key (Flink's `sum`).
     pub fn sum<A, F>(self, field: F) -> KeyedNext<T, T, ReduceStage<KS, impl FnMut(T, T) -> T + Clone + Send + 'static>>
     where
+        T: StateValue,
         A: Copy + Add<Output = A>,
         F: Fn(&mut T) -> &mut A + Clone + Send + 'static,
     {
@@ -118,6 +122,7 @@ where
     /// Rolling minimum of the field `field` points at (Flink's `min`: other fields unchanged).
     pub fn min<A, F>(self, field: F) -> KeyedNext<T, T, ReduceStage<KS, impl FnMut(T, T) -> T + Clone + Send + 'static>>
     where
+        T: StateValue,
         A: Copy + PartialOrd,
         F: Fn(&mut T) -> &mut A + Clone + Send + 'static,
     {
@@ -127,6 +132,7 @@ where
     /// Rolling maximum of the field `field` points at (Flink's `max`: other fields unchanged).
     pub fn max<A, F>(self, field: F) -> KeyedNext<T, T, ReduceStage<KS, impl FnMut(T, T) -> T + Clone + Send + 'static>>
     where
+        T: StateValue,
         A: Copy + PartialOrd,
         F: Fn(&mut T) -> &mut A + Clone + Send + 'static,
     {

@@ -6,7 +6,7 @@ use crate::data::{Data, Key};
 use crate::error::ConfigError;
 use crate::input::ChainHead;
 use crate::operator::{OutputTag, Stage};
-use crate::state::AggregateFunction;
+use crate::state::{AggregateFunction, StateValue};
 use crate::window::{
     AggregateContents, Evictor, GlobalWindows, ProcessContents, ProcessWindowFunction, ReduceContents, Then, Trigger,
     WindowAssigner, WindowContents, WindowSettings, WindowStage,
@@ -26,7 +26,7 @@ pub type WindowNext<K, T, KS, C> = KeyedNext<<C as WindowContents<K, T>>::Out, T
 
 impl<T, K, KS, M, H, L> WindowedStream<T, K, KS, M, H, L>
 where
-    T: Data,
+    T: Data + StateValue,
     K: Key,
     KS: Fn(&T) -> K + Clone + Send + 'static,
     M: Data,
@@ -89,6 +89,7 @@ where
     /// Incremental `reduce`: the window emits the reduction of its elements.
     pub fn reduce<F>(self, reduce: F) -> WindowNext<K, T, KS, ReduceContents<F, ()>>
     where
+        T: StateValue,
         F: FnMut(T, T) -> T + Clone + Send + 'static,
     {
         self.apply("Window(Reduce)", ReduceContents::new(reduce))
@@ -101,6 +102,7 @@ where
         process: P,
     ) -> WindowNext<K, T, KS, ReduceContents<F, Then<P, O>>>
     where
+        T: StateValue,
         F: FnMut(T, T) -> T + Clone + Send + 'static,
         P: ProcessWindowFunction<K, T, O>,
     {
@@ -132,6 +134,7 @@ where
     /// A function over all elements of the window (they are all kept until it fires).
     pub fn process<O: Data, P>(self, process: P) -> WindowNext<K, T, KS, ProcessContents<P, O>>
     where
+        T: StateValue,
         P: ProcessWindowFunction<K, T, O>,
     {
         self.apply("Window(Process)", ProcessContents::new(process))
@@ -140,7 +143,7 @@ where
 
 impl<T, K, KS, M, H, L> KeyedStream<T, K, KS, M, H, L>
 where
-    T: Data,
+    T: Data + StateValue,
     K: Key,
     KS: Fn(&T) -> K + Clone + Send + 'static,
     M: Data,
@@ -169,7 +172,7 @@ pub type AllKey = ();
 /// The key selector of `window_all`: every element has the key `()`.
 pub type AllKeySelector<T> = fn(&T) -> AllKey;
 
-impl<T: Data, M: Data, H: ChainHead<M>, L: Stage<M, T>> DataStream<T, M, H, L> {
+impl<T: Data + StateValue, M: Data, H: ChainHead<M>, L: Stage<M, T>> DataStream<T, M, H, L> {
     /// Windows over the whole stream (Flink's `windowAll`); the window operator runs with
     /// parallelism 1. Window functions see the key `()`.
     pub fn window_all(self, assigner: WindowAssigner) -> WindowedStream<T, AllKey, AllKeySelector<T>, M, H, L> {

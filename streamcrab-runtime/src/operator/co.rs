@@ -9,10 +9,12 @@ use std::marker::PhantomData;
 use super::process::{SideOutputPort, forward_control_with_side_outputs, settle};
 use super::side_output::SideOutputs;
 use super::{Collector, Operator, OperatorId, OutputTag};
+use crate::checkpoint::TaskSnapshot;
+use crate::checkpoint::keyed_state::{restore_keyed, snapshot_keyed_operator};
 use crate::clock::Clock;
 use crate::context::RuntimeContext;
 use crate::data::Key;
-use crate::element::{StreamRecord, Watermark, WatermarkStatus};
+use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::input::CoStage;
 use crate::keygroup::{KeyGroupRange, assign_to_key_group};
@@ -39,6 +41,14 @@ pub trait TwoInputOperator<I1, I2> {
     fn flush(&mut self) -> Result<(), TaskError>;
     /// Both inputs have ended.
     fn finish(&mut self) -> Result<(), TaskError>;
+    /// See [`Operator::prepare_snapshot_pre_barrier`].
+    fn prepare_snapshot_pre_barrier(&mut self, checkpoint_id: u64) -> Result<(), TaskError>;
+    /// See [`Operator::snapshot_state`].
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError>;
+    /// See [`Operator::notify_checkpoint_complete`].
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), TaskError>;
+    /// See [`Operator::notify_checkpoint_aborted`].
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<(), TaskError>;
 }
 
 /// A map over connected streams: one function per input, one output type
@@ -176,6 +186,9 @@ impl<I1, I2, O, F: CoProcessFunction<I1, I2, O>, N: Operator<O>> TwoInputOperato
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
         self.side = SideOutputs::open(self.id, ctx)?;
+        if let Some(restored) = ctx.restored_state(self.id) {
+            self.operator_state.restore(restored.lists);
+        }
         enter_operator(self.id);
         let mut runtime = RuntimeContext::new(ctx, self.id, None, &mut self.operator_state);
         let result = self.function.open(&mut runtime);
@@ -198,7 +211,15 @@ impl<I1, I2, O, F: CoProcessFunction<I1, I2, O>, N: Operator<O>> TwoInputOperato
         settle(result, out.take_error(), ctx.side.error, &self.name)
     }
 
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        let state = self.operator_state.snapshot(snapshot.of(self.id));
+        state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        self.side.barrier(barrier)?;
+        self.next.snapshot_state(barrier, snapshot)
+    }
+
     forward_control_with_side_outputs!();
+    super::forward_checkpoint!(no_snapshot);
 }
 
 /// Runs a [`KeyedCoProcessFunction`].
@@ -287,6 +308,12 @@ where
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
         self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        if let Some(restored) = ctx.restored_state(self.id) {
+            let timers = (&mut self.timers, &mut self.processing_timers);
+            let state = restore_keyed(&restored, &mut self.backend, timers.0, timers.1);
+            state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+            self.operator_state.restore(restored.lists);
+        }
         self.clock = ctx.clock();
         self.side = SideOutputs::open(self.id, ctx)?;
         enter_operator(self.id);
@@ -350,6 +377,15 @@ where
         self.side.finish()?;
         self.next.finish()
     }
+
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        let timers = (&self.timers, &self.processing_timers);
+        snapshot_keyed_operator(&self.name, snapshot.of(self.id), &self.backend, timers, &self.operator_state)?;
+        self.side.barrier(barrier)?;
+        self.next.snapshot_state(barrier, snapshot)
+    }
+
+    super::forward_checkpoint!(no_snapshot);
 }
 
 macro_rules! co_stage {

@@ -1,12 +1,13 @@
 //! Keyed operators without a user-visible context: the rolling `reduce` (and the `sum`, `min`,
 //! `max` built on it).
 
-use super::{Operator, OperatorId, Stage, forward_control};
+use super::{Operator, OperatorId, Stage, forward_checkpoint, forward_control};
+use crate::checkpoint::TaskSnapshot;
 use crate::data::Key;
-use crate::element::StreamRecord;
+use crate::element::{CheckpointBarrier, StreamRecord};
 use crate::error::TaskError;
 use crate::keygroup::{KeyGroupRange, assign_to_key_group};
-use crate::state::{HeapKeyedStateBackend, VoidNamespace};
+use crate::state::{HeapKeyedStateBackend, StateValue, VoidNamespace};
 use crate::task::{TaskContext, call_user};
 
 /// The stage of a rolling `reduce` on a keyed stream.
@@ -40,7 +41,7 @@ pub struct ReduceOperator<K, KS, F, N> {
 impl<K, T, KS, F> Stage<T, T> for ReduceStage<KS, F>
 where
     K: Key,
-    T: Clone + Send + 'static,
+    T: StateValue,
     KS: Fn(&T) -> K + Clone + Send + 'static,
     F: FnMut(T, T) -> T + Clone + Send + 'static,
 {
@@ -61,7 +62,7 @@ where
 impl<K, T, KS, F, N> Operator<T> for ReduceOperator<K, KS, F, N>
 where
     K: Key,
-    T: Clone + Send + 'static,
+    T: StateValue,
     KS: Fn(&T) -> K,
     F: FnMut(T, T) -> T,
     N: Operator<T>,
@@ -70,6 +71,9 @@ where
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
         self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        if let Some(restored) = ctx.restored_state(self.id) {
+            self.backend.restore(&restored.keyed);
+        }
         self.state = self
             .backend
             .registry()
@@ -99,5 +103,12 @@ where
         self.next.process(StreamRecord { value: reduced, timestamp: record.timestamp })
     }
 
-    forward_control!(no_open);
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        let state = self.backend.snapshot(snapshot.of(self.id));
+        state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        self.next.snapshot_state(barrier, snapshot)
+    }
+
+    forward_control!(control_only);
+    forward_checkpoint!(no_snapshot);
 }

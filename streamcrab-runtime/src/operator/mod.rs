@@ -30,7 +30,8 @@ pub use side_output::{OutputTag, SideOutputs};
 
 use std::marker::PhantomData;
 
-use crate::element::{StreamRecord, Watermark, WatermarkStatus};
+use crate::checkpoint::TaskSnapshot;
+use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::TaskError;
 use crate::task::TaskContext;
 
@@ -50,6 +51,16 @@ pub trait Operator<In> {
     fn flush(&mut self) -> Result<(), TaskError>;
     /// The input has ended: emit what is pending and end the output.
     fn finish(&mut self) -> Result<(), TaskError>;
+    /// Checkpoint `checkpoint_id` is about to be taken: emit what must precede its barrier
+    /// (Flink's `prepareSnapshotPreBarrier`).
+    fn prepare_snapshot_pre_barrier(&mut self, checkpoint_id: u64) -> Result<(), TaskError>;
+    /// Writes the operator's state for `barrier` into `snapshot`, then passes the barrier on; the
+    /// end of the chain forwards it downstream. Nothing may be emitted here.
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError>;
+    /// Checkpoint `checkpoint_id` is complete: everything before its barrier is durable.
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), TaskError>;
+    /// Checkpoint `checkpoint_id` was given up.
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<(), TaskError>;
 }
 
 impl<In, O: Operator<In> + ?Sized> Operator<In> for Box<O> {
@@ -76,9 +87,22 @@ impl<In, O: Operator<In> + ?Sized> Operator<In> for Box<O> {
     fn finish(&mut self) -> Result<(), TaskError> {
         (**self).finish()
     }
+    fn prepare_snapshot_pre_barrier(&mut self, checkpoint_id: u64) -> Result<(), TaskError> {
+        (**self).prepare_snapshot_pre_barrier(checkpoint_id)
+    }
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        (**self).snapshot_state(barrier, snapshot)
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), TaskError> {
+        (**self).notify_checkpoint_complete(checkpoint_id)
+    }
+    fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<(), TaskError> {
+        (**self).notify_checkpoint_aborted(checkpoint_id)
+    }
 }
 
-/// Implements the control methods of an operator that only forwards them to `self.next`.
+/// Implements the control and checkpoint methods of an operator that only forwards them to
+/// `self.next`. `no_open`: all but `open`; `control_only`: no `open`, no checkpoint methods.
 macro_rules! forward_control {
     () => {
         fn open(&mut self, ctx: &mut $crate::task::TaskContext) -> Result<(), $crate::error::TaskError> {
@@ -87,6 +111,10 @@ macro_rules! forward_control {
         $crate::operator::forward_control!(no_open);
     };
     (no_open) => {
+        $crate::operator::forward_control!(control_only);
+        $crate::operator::forward_checkpoint!();
+    };
+    (control_only) => {
         fn process_watermark(&mut self, watermark: $crate::element::Watermark) -> Result<(), $crate::error::TaskError> {
             self.next.process_watermark(watermark)
         }
@@ -108,6 +136,57 @@ macro_rules! forward_control {
     };
 }
 pub(crate) use forward_control;
+
+/// Implements the checkpoint methods of an operator without state of its own: they only
+/// forward to `self.next`. `no_snapshot`: all but `snapshot_state`.
+macro_rules! forward_checkpoint {
+    () => {
+        fn snapshot_state(
+            &mut self,
+            barrier: $crate::element::CheckpointBarrier,
+            snapshot: &mut $crate::checkpoint::TaskSnapshot,
+        ) -> Result<(), $crate::error::TaskError> {
+            self.next.snapshot_state(barrier, snapshot)
+        }
+        $crate::operator::forward_checkpoint!(no_snapshot);
+    };
+    (no_snapshot) => {
+        fn prepare_snapshot_pre_barrier(&mut self, checkpoint_id: u64) -> Result<(), $crate::error::TaskError> {
+            self.next.prepare_snapshot_pre_barrier(checkpoint_id)
+        }
+        fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<(), $crate::error::TaskError> {
+            self.next.notify_checkpoint_complete(checkpoint_id)
+        }
+        fn notify_checkpoint_aborted(&mut self, checkpoint_id: u64) -> Result<(), $crate::error::TaskError> {
+            self.next.notify_checkpoint_aborted(checkpoint_id)
+        }
+    };
+}
+pub(crate) use forward_checkpoint;
+
+/// Implements the checkpoint methods of the end of a chain that has no state and forwards no
+/// barrier (a sink without state, a discarding tail).
+macro_rules! stateless_end_checkpoint {
+    () => {
+        fn prepare_snapshot_pre_barrier(&mut self, _checkpoint_id: u64) -> Result<(), $crate::error::TaskError> {
+            Ok(())
+        }
+        fn snapshot_state(
+            &mut self,
+            _barrier: $crate::element::CheckpointBarrier,
+            _snapshot: &mut $crate::checkpoint::TaskSnapshot,
+        ) -> Result<(), $crate::error::TaskError> {
+            Ok(())
+        }
+        fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<(), $crate::error::TaskError> {
+            Ok(())
+        }
+        fn notify_checkpoint_aborted(&mut self, _checkpoint_id: u64) -> Result<(), $crate::error::TaskError> {
+            Ok(())
+        }
+    };
+}
+pub(crate) use stateless_end_checkpoint;
 
 /// Identifies an operator within its job (its position in the job's operator table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -3,11 +3,13 @@
 use std::marker::PhantomData;
 
 use super::side_output::SideOutputs;
-use super::{Operator, OperatorId, OutputTag, Stage};
+use super::{Operator, OperatorId, OutputTag, Stage, forward_checkpoint};
+use crate::checkpoint::TaskSnapshot;
+use crate::checkpoint::keyed_state::{restore_keyed, snapshot_keyed_operator};
 use crate::clock::Clock;
 use crate::context::RuntimeContext;
 use crate::data::Key;
-use crate::element::{StreamRecord, Watermark, WatermarkStatus};
+use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::keygroup::assign_to_key_group;
 use crate::state::{HeapKeyedStateBackend, KeyedStateAccess, OperatorStateStore, StateScope, VoidNamespace};
@@ -283,6 +285,9 @@ impl<I, O, F: ProcessFunction<I, O>, N: Operator<O>> Operator<I> for ProcessOper
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
         self.side = SideOutputs::open(self.id, ctx)?;
+        if let Some(restored) = ctx.restored_state(self.id) {
+            self.operator_state.restore(restored.lists);
+        }
         enter_operator(self.id);
         let mut runtime = RuntimeContext::new(ctx, self.id, None, &mut self.operator_state);
         let result = self.function.open(&mut runtime);
@@ -298,7 +303,15 @@ impl<I, O, F: ProcessFunction<I, O>, N: Operator<O>> Operator<I> for ProcessOper
         settle(result, out.take_error(), ctx.side.error, &self.name)
     }
 
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        let state = self.operator_state.snapshot(snapshot.of(self.id));
+        state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        self.side.barrier(barrier)?;
+        self.next.snapshot_state(barrier, snapshot)
+    }
+
     forward_control_with_side_outputs!();
+    forward_checkpoint!(no_snapshot);
 }
 
 /// The stage of a keyed `process` operator.
@@ -406,6 +419,12 @@ where
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
         self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        if let Some(restored) = ctx.restored_state(self.id) {
+            let timers = (&mut self.timers, &mut self.processing_timers);
+            let state = restore_keyed(&restored, &mut self.backend, timers.0, timers.1);
+            state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+            self.operator_state.restore(restored.lists);
+        }
         self.clock = ctx.clock();
         self.side = SideOutputs::open(self.id, ctx)?;
         enter_operator(self.id);
@@ -465,4 +484,13 @@ where
         self.side.finish()?;
         self.next.finish()
     }
+
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        let timers = (&self.timers, &self.processing_timers);
+        snapshot_keyed_operator(&self.name, snapshot.of(self.id), &self.backend, timers, &self.operator_state)?;
+        self.side.barrier(barrier)?;
+        self.next.snapshot_state(barrier, snapshot)
+    }
+
+    forward_checkpoint!(no_snapshot);
 }

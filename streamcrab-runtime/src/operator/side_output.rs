@@ -10,7 +10,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::{Operator, OperatorId};
-use crate::element::{StreamRecord, Watermark, WatermarkStatus};
+use crate::checkpoint::TaskSnapshot;
+use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::TaskError;
 use crate::task::TaskContext;
 
@@ -52,6 +53,7 @@ pub(crate) trait ErasedSideOutput {
     fn status(&mut self, status: WatermarkStatus) -> Result<(), TaskError>;
     fn flush(&mut self) -> Result<(), TaskError>;
     fn finish(&mut self) -> Result<(), TaskError>;
+    fn barrier(&mut self, barrier: CheckpointBarrier) -> Result<(), TaskError>;
 }
 
 /// A typed side-output writer.
@@ -75,6 +77,10 @@ impl<T: 'static> ErasedSideOutput for TypedSideOutput<T> {
     }
     fn finish(&mut self) -> Result<(), TaskError> {
         self.0.finish()
+    }
+    fn barrier(&mut self, barrier: CheckpointBarrier) -> Result<(), TaskError> {
+        // A side-output writer has no state of its own: it only forwards the barrier.
+        self.0.snapshot_state(barrier, &mut TaskSnapshot::default())
     }
 }
 
@@ -150,6 +156,11 @@ impl SideOutputs {
     /// Ends every side output.
     pub fn finish(&mut self) -> Result<(), TaskError> {
         self.for_each(|w| w.finish())
+    }
+
+    /// Forwards a checkpoint barrier to every side output.
+    pub fn barrier(&mut self, barrier: CheckpointBarrier) -> Result<(), TaskError> {
+        self.for_each(|w| w.barrier(barrier))
     }
 }
 

@@ -11,7 +11,10 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
-use super::Namespace;
+use std::collections::HashMap;
+
+use super::{Namespace, StateValue};
+use crate::checkpoint::snapshot::{KeyedSection, OperatorSnapshot, decode, encode};
 use crate::data::Key;
 use crate::error::StateError;
 use crate::keygroup::KeyGroupRange;
@@ -20,6 +23,9 @@ use crate::keygroup::KeyGroupRange;
 #[derive(Default)]
 pub struct StateRegistry {
     slots: Vec<Slot>,
+    /// Restored state no slot has claimed yet: name -> encoded entries per key group. It is kept
+    /// (and written to the next snapshot) so a state the operator stops declaring is not lost.
+    unclaimed: HashMap<String, Vec<(u32, Vec<u8>)>>,
 }
 
 struct Slot {
@@ -27,7 +33,13 @@ struct Slot {
     kind: &'static str,
     type_id: TypeId,
     table: Option<Box<dyn ErasedTable>>,
+    /// Restored entries per key group, decoded when the table is created (its types are known
+    /// only at the first access).
+    restored: Vec<(u32, Vec<u8>)>,
 }
+
+/// The prefix of keyed-state sections in a snapshot.
+const STATE_SECTION: &str = "state/";
 
 impl StateRegistry {
     /// Reserves (or finds again) the slot `name` for a state of `kind` whose stored type is `T`.
@@ -41,7 +53,8 @@ impl StateRegistry {
                 Err(StateError::TypeMismatch { name: name.to_string() })
             };
         }
-        self.slots.push(Slot { name: name.to_string(), kind, type_id, table: None });
+        let restored = self.unclaimed.remove(name).unwrap_or_default();
+        self.slots.push(Slot { name: name.to_string(), kind, type_id, table: None, restored });
         Ok(self.slots.len() - 1)
     }
 
@@ -54,6 +67,8 @@ impl StateRegistry {
 /// What the backend needs of a table without knowing its types.
 trait ErasedTable: Send {
     fn entries_in_group(&self, offset: usize) -> usize;
+    /// The encoded entries of the group at `offset`, `None` if it is empty.
+    fn snapshot_group(&self, offset: usize) -> Result<Option<Vec<u8>>, String>;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
@@ -153,9 +168,29 @@ impl<K: Key, N: Namespace, S> StateTable<K, N, S> {
     }
 }
 
-impl<K: Key, N: Namespace, S: Send + 'static> ErasedTable for StateTable<K, N, S> {
+impl<K: Key, N: Namespace, S: StateValue> StateTable<K, N, S> {
+    /// Adds the entries of `key_group` encoded by [`ErasedTable::snapshot_group`].
+    fn restore_group(&mut self, key_group: u32, bytes: &[u8]) -> Result<(), String> {
+        if !(self.first_group..self.first_group + self.groups.len() as u32).contains(&key_group) {
+            return Err(format!("key group {key_group} is not owned by this subtask"));
+        }
+        let entries: Vec<((K, N), S)> = decode(bytes)?;
+        for ((key, ns), value) in entries {
+            self.insert(key_group, key, ns, value);
+        }
+        Ok(())
+    }
+}
+
+impl<K: Key, N: Namespace, S: StateValue> ErasedTable for StateTable<K, N, S> {
     fn entries_in_group(&self, offset: usize) -> usize {
         self.groups.get(offset).map_or(0, HashTable::len)
+    }
+
+    fn snapshot_group(&self, offset: usize) -> Result<Option<Vec<u8>>, String> {
+        let Some(group) = self.groups.get(offset).filter(|g| !g.is_empty()) else { return Ok(None) };
+        let entries: Vec<&((K, N), S)> = group.iter().collect();
+        encode(&entries).map(Some)
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
@@ -201,19 +236,67 @@ impl<K: Key> HeapKeyedStateBackend<K> {
         self.registry.slots.iter().filter_map(|s| s.table.as_ref()).map(|t| t.entries_in_group(offset)).sum()
     }
 
-    /// The table of state `index`, created on first use.
-    pub(crate) fn table<N: Namespace, S: Send + 'static>(
+    /// The table of state `index`, created on first use (with the restored entries, if any).
+    pub(crate) fn table<N: Namespace, S: StateValue>(
         &mut self,
         index: usize,
     ) -> Result<&mut StateTable<K, N, S>, StateError> {
         let range = self.key_groups;
         let slot = self.registry.slots.get_mut(index).ok_or(StateError::UnknownHandle { index })?;
-        let table = slot.table.get_or_insert_with(|| Box::new(StateTable::<K, N, S>::new(range)));
+        if slot.table.is_none() {
+            let mut table = StateTable::<K, N, S>::new(range);
+            for (key_group, bytes) in std::mem::take(&mut slot.restored) {
+                table
+                    .restore_group(key_group, &bytes)
+                    .map_err(|reason| StateError::Restore { name: slot.name.clone(), reason })?;
+            }
+            slot.table = Some(Box::new(table));
+        }
         let name = &slot.name;
-        table
-            .as_any_mut()
-            .downcast_mut::<StateTable<K, N, S>>()
+        slot.table
+            .as_mut()
+            .and_then(|t| t.as_any_mut().downcast_mut::<StateTable<K, N, S>>())
             .ok_or_else(|| StateError::TypeMismatch { name: name.clone() })
+    }
+
+    /// Writes every state, per key group, into `out` (restored state not yet accessed included).
+    pub fn snapshot(&self, out: &mut OperatorSnapshot) -> Result<(), StateError> {
+        for slot in &self.registry.slots {
+            let section = format!("{STATE_SECTION}{}", slot.name);
+            match &slot.table {
+                Some(table) => {
+                    for offset in 0..self.key_groups.len() {
+                        let bytes = table
+                            .snapshot_group(offset)
+                            .map_err(|reason| StateError::Snapshot { name: slot.name.clone(), reason })?;
+                        if let Some(bytes) = bytes {
+                            out.add_keyed(self.key_groups.start + offset as u32, section.clone(), bytes);
+                        }
+                    }
+                }
+                None => slot.restored.iter().for_each(|(kg, b)| out.add_keyed(*kg, section.clone(), b.clone())),
+            }
+        }
+        for (name, groups) in &self.registry.unclaimed {
+            groups.iter().for_each(|(kg, b)| out.add_keyed(*kg, format!("{STATE_SECTION}{name}"), b.clone()));
+        }
+        Ok(())
+    }
+
+    /// Takes the keyed-state sections of a restored snapshot; each state gets its entries when
+    /// the operator declares it and first uses it.
+    pub fn restore(&mut self, sections: &[KeyedSection]) {
+        for section in sections {
+            if let Some(name) = section.name.strip_prefix(STATE_SECTION)
+                && self.key_groups.contains(section.key_group)
+            {
+                let entry = (section.key_group, section.bytes.clone());
+                match self.registry.slots.iter_mut().find(|s| s.name == name && s.table.is_none()) {
+                    Some(slot) => slot.restored.push(entry),
+                    None => self.registry.unclaimed.entry(name.to_string()).or_default().push(entry),
+                }
+            }
+        }
     }
 }
 

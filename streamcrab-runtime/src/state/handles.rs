@@ -15,7 +15,7 @@ use crate::error::StateError;
 /// A state's table with the current key group and key.
 type ScopedTable<'a, K, N, S> = (&'a mut StateTable<K, N, S>, u32, &'a K);
 
-fn table_of<'a, K: Key, N: Namespace, S: Send + 'static>(
+fn table_of<'a, K: Key, N: Namespace, S: StateValue>(
     scope: StateScope<'a, K>,
     index: usize,
 ) -> Result<ScopedTable<'a, K, N, S>, StateError> {
@@ -207,7 +207,7 @@ impl<V: StateValue> ListState<V> {
 
 impl<UK, UV> MapStateDescriptor<UK, UV>
 where
-    UK: Clone + Eq + Hash + Send + 'static,
+    UK: Clone + Eq + Hash + Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
     UV: StateValue,
 {
     /// Registers the state in namespace `N`.
@@ -219,7 +219,7 @@ where
 
 impl<UK, UV, N> MapState<UK, UV, N>
 where
-    UK: Clone + Eq + Hash + Send + 'static,
+    UK: Clone + Eq + Hash + Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
     UV: StateValue,
     N: Namespace,
 {
@@ -279,7 +279,7 @@ where
 
 impl<UK, UV> MapState<UK, UV>
 where
-    UK: Clone + Eq + Hash + Send + 'static,
+    UK: Clone + Eq + Hash + Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
     UV: StateValue,
 {
     /// The value under `user_key` for the current key.

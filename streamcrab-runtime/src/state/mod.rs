@@ -25,14 +25,21 @@ pub use operator_state::{OperatorListState, OperatorStateAccess, OperatorStateSt
 
 use std::hash::Hash;
 
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
 /// The namespace of state that does not belong to a window (Flink's `VoidNamespace`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct VoidNamespace;
 
 /// A state namespace: [`VoidNamespace`], or a window.
-pub trait Namespace: Clone + Eq + Hash + Send + 'static {}
-impl<T: Clone + Eq + Hash + Send + 'static> Namespace for T {}
+pub trait Namespace: Clone + Eq + Hash + Send + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Eq + Hash + Send + Serialize + DeserializeOwned + 'static> Namespace for T {}
 
-/// Values that can be kept in state.
-pub trait StateValue: Clone + Send + 'static {}
-impl<T: Clone + Send + 'static> StateValue for T {}
+/// Values that can be kept in state: serializable, since state is part of every checkpoint.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be kept in state",
+    note = "state values must be `Clone + Send + 'static` and implement serde's `Serialize` and `Deserialize`"
+)]
+pub trait StateValue: Clone + Send + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Send + Serialize + DeserializeOwned + 'static> StateValue for T {}

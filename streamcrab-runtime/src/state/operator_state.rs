@@ -5,19 +5,33 @@
 use std::any::{Any, TypeId};
 use std::marker::PhantomData;
 
+use std::collections::HashMap;
+
 use super::{ListStateDescriptor, StateValue};
+use crate::checkpoint::snapshot::{OperatorList, OperatorSnapshot, decode, encode};
 use crate::error::StateError;
 
 /// The operator state of one operator instance.
 #[derive(Default)]
 pub struct OperatorStateStore {
     lists: Vec<NamedList>,
+    /// Restored lists not registered yet: name -> encoded elements.
+    restored: HashMap<String, Vec<Vec<u8>>>,
 }
 
 struct NamedList {
     name: String,
     type_id: TypeId,
     values: Box<dyn Any + Send>,
+    encode: EncodeList,
+}
+
+/// Encodes a type-erased list element by element.
+type EncodeList = fn(&dyn Any) -> Result<Vec<Vec<u8>>, String>;
+
+fn encode_list<V: StateValue>(values: &dyn Any) -> Result<Vec<Vec<u8>>, String> {
+    let values = values.downcast_ref::<Vec<V>>().ok_or("operator state list of another type")?;
+    values.iter().map(encode).collect()
 }
 
 impl OperatorStateStore {
@@ -32,11 +46,40 @@ impl OperatorStateStore {
             Some(index) if self.lists[index].type_id == type_id => index,
             Some(_) => return Err(StateError::TypeMismatch { name: name.to_string() }),
             None => {
-                self.lists.push(NamedList { name: name.to_string(), type_id, values: Box::new(Vec::<V>::new()) });
+                let values: Vec<V> = match self.restored.remove(name) {
+                    Some(encoded) => encoded
+                        .iter()
+                        .map(|bytes| decode(bytes))
+                        .collect::<Result<_, _>>()
+                        .map_err(|reason| StateError::Restore { name: name.to_string(), reason })?,
+                    None => Vec::new(),
+                };
+                let encode = encode_list::<V>;
+                self.lists.push(NamedList { name: name.to_string(), type_id, values: Box::new(values), encode });
                 self.lists.len() - 1
             }
         };
         Ok(OperatorListState { index, _value: PhantomData })
+    }
+
+    /// Writes every list into `out` (restored lists not registered again included).
+    pub fn snapshot(&self, out: &mut OperatorSnapshot) -> Result<(), StateError> {
+        for list in &self.lists {
+            let elements = (list.encode)(list.values.as_ref())
+                .map_err(|reason| StateError::Snapshot { name: list.name.clone(), reason })?;
+            out.add_list(list.name.clone(), elements);
+        }
+        for (name, elements) in &self.restored {
+            out.add_list(name.clone(), elements.clone());
+        }
+        Ok(())
+    }
+
+    /// Takes restored lists; each is decoded when it is registered again.
+    pub fn restore(&mut self, lists: Vec<OperatorList>) {
+        for list in lists {
+            self.restored.entry(list.name).or_default().extend(list.elements);
+        }
     }
 
     fn list_mut<V: 'static>(&mut self, index: usize) -> Result<&mut Vec<V>, StateError> {
@@ -111,5 +154,27 @@ mod tests {
         again.update(&mut store, vec![9]).unwrap();
         assert_eq!(offsets.get(&mut store).unwrap(), vec![9]);
         assert!(store.get_list_state(&ListStateDescriptor::<String>::new("offsets")).is_err());
+    }
+
+    #[test]
+    fn lists_survive_a_snapshot_and_restore() {
+        let mut store = OperatorStateStore::default();
+        let offsets = store.get_list_state(&ListStateDescriptor::<u64>::new("offsets")).unwrap();
+        offsets.update(&mut store, vec![5, 6]).unwrap();
+        let mut snapshot = OperatorSnapshot::default();
+        store.snapshot(&mut snapshot).unwrap();
+
+        let mut restored = OperatorStateStore::default();
+        restored.restore(snapshot.lists.clone());
+        let mut carried = OperatorSnapshot::default();
+        restored.snapshot(&mut carried).unwrap();
+        assert_eq!(carried, snapshot, "restored lists not yet registered are kept");
+        let offsets = restored.get_list_state(&ListStateDescriptor::<u64>::new("offsets")).unwrap();
+        assert_eq!(offsets.get(&mut restored).unwrap(), vec![5, 6]);
+
+        let mut wrong = OperatorStateStore::default();
+        wrong.restore(snapshot.lists);
+        let err = wrong.get_list_state(&ListStateDescriptor::<String>::new("offsets")).err().unwrap();
+        assert!(matches!(err, StateError::Restore { name, .. } if name == "offsets"));
     }
 }

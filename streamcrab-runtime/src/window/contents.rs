@@ -97,7 +97,9 @@ impl<F, P, O> ReduceContents<F, Then<P, O>> {
     }
 }
 
-impl<K, T: Data, F: FnMut(T, T) -> T + Clone + Send + 'static> WindowContents<K, T> for ReduceContents<F, ()> {
+impl<K, T: Data + StateValue, F: FnMut(T, T) -> T + Clone + Send + 'static> WindowContents<K, T>
+    for ReduceContents<F, ()>
+{
     type Acc = T;
     type Out = T;
     fn add(&mut self, acc: Option<T>, value: T) -> T {
@@ -123,7 +125,7 @@ impl<P: Clone, O> Clone for Then<P, O> {
 
 impl<K, T, O: 'static, F, P> WindowContents<K, T> for ReduceContents<F, Then<P, O>>
 where
-    T: Data,
+    T: Data + StateValue,
     F: FnMut(T, T) -> T + Clone + Send + 'static,
     P: ProcessWindowFunction<K, T, O>,
 {
@@ -222,7 +224,9 @@ impl<P, O> ProcessContents<P, O> {
     }
 }
 
-impl<K, T: Data, O: 'static, P: ProcessWindowFunction<K, T, O>> WindowContents<K, T> for ProcessContents<P, O> {
+impl<K, T: Data + StateValue, O: 'static, P: ProcessWindowFunction<K, T, O>> WindowContents<K, T>
+    for ProcessContents<P, O>
+{
     type Acc = Vec<T>;
     type Out = O;
     fn add(&mut self, acc: Option<Vec<T>>, value: T) -> Vec<T> {

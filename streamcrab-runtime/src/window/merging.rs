@@ -23,7 +23,7 @@ pub fn merge_windows(windows: &[TimeWindow]) -> Vec<(TimeWindow, Vec<TimeWindow>
 
 /// The merging windows of one key: each window maps to the window whose state holds its
 /// contents (the state window stays fixed while the window grows by merging).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MergingWindowSet {
     pub(crate) mapping: Vec<(TimeWindow, TimeWindow)>,
 }

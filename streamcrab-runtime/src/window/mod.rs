@@ -25,7 +25,7 @@ pub use merging::merge_windows;
 pub use operator::{Evictor, LATE_RECORDS_DROPPED, Trigger, WindowOperator, WindowSettings, WindowStage};
 
 /// A time window `[start, end)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct TimeWindow {
     /// First timestamp in the window.
     pub start: i64,
@@ -64,7 +64,7 @@ pub fn window_start_with_offset(timestamp: i64, offset: i64, size: i64) -> i64 {
 }
 
 /// A window: a time window, or the single global window of a key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Window {
     /// A time window.
     Time(TimeWindow),

@@ -12,13 +12,15 @@ use std::rc::Rc;
 use super::contents::{ProcessWindowContext, WindowContents};
 use super::merging::{Merge, MergingWindowSet};
 use super::{Window, WindowAssigner};
+use crate::checkpoint::TaskSnapshot;
+use crate::checkpoint::keyed_state::{restore_keyed, snapshot_keyed};
 use crate::data::{Data, Key};
-use crate::element::{StreamRecord, Watermark, WatermarkStatus};
+use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::TaskError;
 use crate::keygroup::{KeyGroupRange, assign_to_key_group};
 use crate::operator::side_output::SideOutputs;
 use crate::operator::{Collector, Operator, OperatorId, OutputTag, Stage};
-use crate::state::{HeapKeyedStateBackend, VoidNamespace};
+use crate::state::{HeapKeyedStateBackend, StateValue, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
 use crate::timer::{TimeDomain, TimerService};
 
@@ -101,7 +103,7 @@ impl WindowSettings {
 
 /// What is stored per window: an accumulator, or (with an evictor) the elements. `Empty`
 /// only stands in while the slot is being refilled.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Stored<A, T> {
     Empty,
     Acc(A),
@@ -142,7 +144,7 @@ impl<KS, C, T> WindowStage<KS, C, T> {
 impl<K, T, KS, C> Stage<T, C::Out> for WindowStage<KS, C, T>
 where
     K: Key,
-    T: Data,
+    T: Data + StateValue,
     KS: Fn(&T) -> K + Clone + Send + 'static,
     C: WindowContents<K, T>,
     C::Out: 'static,
@@ -205,7 +207,7 @@ pub struct WindowOperator<K, T, KS, C: WindowContents<K, T>, N> {
 impl<K, T, KS, C, N> WindowOperator<K, T, KS, C, N>
 where
     K: Key,
-    T: Data,
+    T: Data + StateValue,
     C: WindowContents<K, T>,
     N: Operator<C::Out>,
 {
@@ -731,7 +733,7 @@ fn evict<T>(evictor: Option<Evictor>, elements: &mut Vec<StreamRecord<T>>) {
 impl<K, T, KS, C, N> Operator<T> for WindowOperator<K, T, KS, C, N>
 where
     K: Key,
-    T: Data,
+    T: Data + StateValue,
     KS: Fn(&T) -> K,
     C: WindowContents<K, T>,
     N: Operator<C::Out>,
@@ -740,6 +742,11 @@ where
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
         self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+        if let Some(restored) = ctx.restored_state(self.id) {
+            let timers = (&mut self.timers, &mut self.processing_timers);
+            let state = restore_keyed(&restored, &mut self.backend, timers.0, timers.1);
+            state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        }
         let registry = self.backend.registry();
         let slots = (|| {
             Ok::<_, crate::error::StateError>(Slots {
@@ -816,6 +823,15 @@ where
         self.side.finish()?;
         self.next.finish()
     }
+
+    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
+        let state = snapshot_keyed(snapshot.of(self.id), &self.backend, &self.timers, &self.processing_timers);
+        state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        self.side.barrier(barrier)?;
+        self.next.snapshot_state(barrier, snapshot)
+    }
+
+    crate::operator::forward_checkpoint!(no_snapshot);
 }
 
 /// The counter of late records a window operator dropped (no late side output was set).

@@ -1,0 +1,245 @@
+//! Exactly-once checkpoints through the public API (Flink's F3, SEMANTICS.md section 6): after a
+//! failure the job restarts from its latest completed checkpoint, sources replay from their
+//! checkpointed positions, and every record affects state and the exactly-once sinks once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use streamcrab::checkpoint::{CheckpointConfig, CheckpointError, CheckpointingMode, RestartStrategy};
+use streamcrab::prelude::*;
+
+const RECORDS: u64 = 40_000;
+
+fn quick_restarts() -> RestartStrategy {
+    RestartStrategy::FixedDelay { attempts: 3, delay: Duration::ZERO }
+}
+
+/// Indices whose generator calls are counted: each is generated once unless a run restarts
+/// from scratch (checkpoints complete long before the generator gets far past them).
+const EARLY: u64 = 100;
+
+/// A generator of `(key, 1)` over 17 keys that sleeps a little every 500 records of a subtask,
+/// so that checkpoints complete while it runs; `early_calls` counts calls for indices below
+/// [`EARLY`].
+fn slow_keys(early_calls: Arc<AtomicU64>) -> impl FnMut(u64) -> Option<(String, u64)> + Clone + Send + 'static {
+    move |i| {
+        if i < EARLY {
+            early_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        if (i / 2).is_multiple_of(500) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        (i < RECORDS).then(|| (format!("k{}", i % 17), 1))
+    }
+}
+
+/// Runs the rolling count per key; the map panics once when it sees record `fail_at` (if any).
+fn rolling_counts(parallelism: u32, fail_at: Option<u64>) -> (Vec<(String, u64)>, JobExecutionResult, u64) {
+    let env = StreamExecutionEnvironment::new("rolling counts");
+    env.set_parallelism(parallelism);
+    env.enable_checkpointing(Duration::from_millis(2)).set_restart_strategy(quick_restarts());
+    let calls = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(AtomicU64::new(0));
+    let out = env
+        .from_fn(slow_keys(calls.clone()))
+        .map(move |record: (String, u64)| {
+            if fail_at == Some(seen.fetch_add(1, Ordering::Relaxed)) && !failed.swap(true, Ordering::SeqCst) {
+                panic!("injected failure");
+            }
+            record
+        })
+        .key_by(|(k, _): &(String, u64)| k.clone())
+        .reduce(|(k, a), (_, b)| (k, a + b))
+        .collect_to_vec();
+    let result = env.execute().expect("the job recovers");
+    (out.values(), result, calls.load(Ordering::Relaxed))
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+/// Asserts equal multisets, reporting sizes and the first difference instead of both lists.
+fn assert_same_records<T: Ord + std::fmt::Debug>(actual: Vec<T>, expected: Vec<T>, what: &str) {
+    let (actual, expected) = (sorted(actual), sorted(expected));
+    if actual != expected {
+        let first = actual.iter().zip(&expected).position(|(a, e)| a != e);
+        let at = first.map(|i| format!("{:?} where {:?} was expected", actual[i], expected[i]));
+        panic!("{what}: {} records, {} expected; first difference: {at:?}", actual.len(), expected.len());
+    }
+}
+
+#[test]
+fn keyed_state_is_restored_and_the_sink_sees_every_record_once() {
+    let (expected, clean, _) = rolling_counts(2, None);
+    assert_eq!(expected.len() as u64, RECORDS);
+    assert_eq!(clean.restarts(), 0);
+    let (recovered, result, early_calls) = rolling_counts(2, Some(RECORDS * 3 / 4));
+    assert_eq!(result.restarts(), 1);
+    assert_same_records(recovered, expected, "nothing lost, nothing duplicated");
+    assert!(result.completed_checkpoints() >= 2, "a checkpoint before the failure and the final one");
+    assert_eq!(early_calls, EARLY, "sources resumed from their checkpointed positions, not from the start");
+}
+
+/// Flink's at-least-once mode (SEMANTICS.md 6.2): barriers do not block channels, so after a
+/// restore some records may count twice in state, but none is lost.
+#[test]
+fn at_least_once_mode_loses_nothing() {
+    let env = StreamExecutionEnvironment::new("at least once");
+    env.set_parallelism(2);
+    let mut config = CheckpointConfig::new(Duration::from_millis(2));
+    config.mode = CheckpointingMode::AtLeastOnce;
+    env.set_checkpoint_config(config).set_restart_strategy(quick_restarts());
+    let failed = Arc::new(AtomicBool::new(false));
+    let out = env
+        .from_fn(slow_keys(Arc::new(AtomicU64::new(0))))
+        .map(move |record: (String, u64)| {
+            if record.0 == "k3" && !failed.swap(true, Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            record
+        })
+        .key_by(|(k, _): &(String, u64)| k.clone())
+        .reduce(|(k, a), (_, b)| (k, a + b))
+        .collect_to_vec();
+    env.execute().unwrap();
+    let mut final_counts = std::collections::HashMap::new();
+    for (k, n) in out.values() {
+        let max = final_counts.entry(k).or_insert(0);
+        *max = n.max(*max);
+    }
+    for k in 0..17 {
+        let expected = (0..RECORDS).filter(|i| i % 17 == k).count() as u64;
+        assert!(final_counts[&format!("k{k}")] >= expected, "key k{k} lost records");
+    }
+}
+
+/// Checkpoints on disk: a restart skips a damaged newest checkpoint and restores the one before
+/// (checksums on every file); retention keeps at most the configured number of folders.
+///
+/// State restored from the older checkpoint is consistent with the sources' positions in it, so
+/// the final counts are exact and nothing is lost; the output the sink had already committed
+/// for the damaged checkpoint is produced again (falling back past a committed checkpoint
+/// cannot be exactly-once for any external system).
+#[test]
+fn a_corrupt_newest_checkpoint_is_skipped_on_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().to_path_buf();
+    let env = StreamExecutionEnvironment::new("corrupt checkpoint");
+    let mut config = CheckpointConfig::new(Duration::from_millis(2));
+    config.retained = 3;
+    env.set_checkpoint_config(config).set_restart_strategy(quick_restarts()).set_checkpoint_dir(&checkpoints);
+    let calls = Arc::new(AtomicU64::new(0));
+    let corrupted = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(AtomicU64::new(0));
+    let damaged = corrupted.clone();
+    let out = env
+        .from_fn(slow_keys(calls.clone()))
+        .map(move |record: (String, u64)| {
+            let n = seen.fetch_add(1, Ordering::Relaxed);
+            let due = n > RECORDS * 3 / 4 && n.is_multiple_of(64) && !damaged.load(Ordering::SeqCst);
+            let ids = if due { checkpoint_ids(&checkpoints) } else { Vec::new() };
+            if ids.len() >= 2 && !damaged.swap(true, Ordering::SeqCst) {
+                let newest = checkpoints.join(format!("chk-{}", ids.last().unwrap()));
+                for file in std::fs::read_dir(&newest).unwrap() {
+                    let path = file.unwrap().path();
+                    if path.extension().is_some_and(|e| e == "state") {
+                        std::fs::write(&path, b"SCRB garbage").unwrap();
+                    }
+                }
+                panic!("injected failure after damaging {}", newest.display());
+            }
+            record
+        })
+        .key_by(|(k, _): &(String, u64)| k.clone())
+        .reduce(|(k, a), (_, b)| (k, a + b))
+        .collect_to_vec();
+    let result = env.execute().expect("recovers from the previous checkpoint");
+    assert!(corrupted.load(Ordering::SeqCst));
+    assert_eq!(result.restarts(), 1);
+    let (expected, _, _) = rolling_counts(1, None);
+    let mut distinct = out.values();
+    distinct.sort();
+    distinct.dedup();
+    assert_same_records(distinct, expected.clone(), "nothing lost");
+    let finals = |records: Vec<(String, u64)>| {
+        let mut last = std::collections::BTreeMap::new();
+        for (k, n) in records {
+            let max = last.entry(k).or_insert(0);
+            *max = n.max(*max);
+        }
+        last
+    };
+    assert_eq!(finals(out.values()), finals(expected), "every record counted once in state");
+    assert_eq!(calls.load(Ordering::Relaxed), EARLY, "restored from a checkpoint, not from scratch");
+    assert!(checkpoint_ids(dir.path()).len() <= 3, "retention keeps three checkpoints");
+}
+
+fn checkpoint_ids(dir: &std::path::Path) -> Vec<u64> {
+    let mut ids: Vec<u64> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().join("_metadata").exists())
+                .filter_map(|e| e.file_name().to_str()?.strip_prefix("chk-")?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids
+}
+
+/// A failing checkpoint storage for the tolerable-failure count.
+struct FailingStorage {
+    inner: streamcrab::checkpoint::MemoryCheckpointStorage,
+    failures_left: AtomicU64,
+}
+
+impl streamcrab::checkpoint::CheckpointStorage for FailingStorage {
+    fn store(&self, checkpoint: &streamcrab::checkpoint::CompletedCheckpoint) -> Result<(), CheckpointError> {
+        if self.failures_left.load(Ordering::SeqCst) > 0 {
+            self.failures_left.fetch_sub(1, Ordering::SeqCst);
+            return Err(CheckpointError::Failed { reason: "disk full (injected)".into() });
+        }
+        self.inner.store(checkpoint)
+    }
+    fn list(&self) -> Result<Vec<u64>, CheckpointError> {
+        self.inner.list()
+    }
+    fn load(&self, id: u64) -> Result<streamcrab::checkpoint::CompletedCheckpoint, CheckpointError> {
+        self.inner.load(id)
+    }
+    fn discard(&self, id: u64) -> Result<(), CheckpointError> {
+        self.inner.discard(id)
+    }
+    fn location(&self) -> String {
+        "failing".into()
+    }
+}
+
+fn job_with_failing_storage(failures: u64, tolerable: u32) -> Result<JobExecutionResult, JobError> {
+    let env = StreamExecutionEnvironment::new("failing storage");
+    let mut config = CheckpointConfig::new(Duration::from_millis(1));
+    config.tolerable_failures = tolerable;
+    env.set_checkpoint_config(config).set_restart_strategy(RestartStrategy::NoRestart);
+    env.set_checkpoint_storage(FailingStorage { inner: Default::default(), failures_left: AtomicU64::new(failures) });
+    env.from_fn(slow_keys(Arc::new(AtomicU64::new(0)))).map(|r| r.1).collect_to_vec();
+    env.execute()
+}
+
+/// Flink's tolerable checkpoint failures: a failed checkpoint does not fail the job until more
+/// than the tolerated number fail in a row.
+#[test]
+fn failed_checkpoints_fail_the_job_only_past_the_tolerated_count() {
+    assert!(job_with_failing_storage(2, 2).is_ok(), "two failures are tolerated");
+    match job_with_failing_storage(2, 1) {
+        Err(JobError::CheckpointFailures { failures, last }) => {
+            assert_eq!(failures, 2);
+            assert!(last.contains("disk full"), "{last}");
+        }
+        other => panic!("expected a checkpoint failure, got {other:?}"),
+    }
+}
