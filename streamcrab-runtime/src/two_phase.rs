@@ -241,3 +241,138 @@ impl<T, S: TwoPhaseCommitSink<T>> Operator<T> for TwoPhaseCommitOperator<S, T> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::checkpoint::CheckpointingMode;
+    use crate::checkpoint::snapshot::{RestoredJob, SubtaskState};
+    use crate::checkpoint::task::{FINAL_CHECKPOINT_ID, TaskCheckpointing};
+    use crate::element::CheckpointKind;
+
+    /// Records every call with its transaction.
+    #[derive(Clone, Default)]
+    struct Recording {
+        calls: Arc<Mutex<Vec<String>>>,
+        next: u32,
+    }
+
+    impl Recording {
+        fn log(&self, call: String) {
+            self.calls.lock().unwrap().push(call);
+        }
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.calls.lock().unwrap())
+        }
+    }
+
+    impl TwoPhaseCommitSink<&'static str> for Recording {
+        type Transaction = u32;
+        fn begin_transaction(&mut self) -> UserResult<u32> {
+            self.next += 1;
+            self.log(format!("begin t{}", self.next));
+            Ok(self.next)
+        }
+        fn invoke(&mut self, t: &mut u32, value: &'static str, _: Option<i64>) -> UserResult {
+            self.log(format!("invoke t{t} {value}"));
+            Ok(())
+        }
+        fn pre_commit(&mut self, t: &mut u32) -> UserResult {
+            self.log(format!("pre_commit t{t}"));
+            Ok(())
+        }
+        fn commit(&mut self, t: u32) -> UserResult {
+            self.log(format!("commit t{t}"));
+            Ok(())
+        }
+        fn abort(&mut self, t: u32) -> UserResult {
+            self.log(format!("abort t{t}"));
+            Ok(())
+        }
+        fn recover_and_commit(&mut self, t: u32) -> UserResult {
+            self.log(format!("recover_and_commit t{t}"));
+            Ok(())
+        }
+        fn recover_and_abort(&mut self, t: u32) -> UserResult {
+            self.log(format!("recover_and_abort t{t}"));
+            Ok(())
+        }
+        fn finish_processing(&mut self, t: &mut u32) -> UserResult {
+            self.log(format!("finish_processing t{t}"));
+            Ok(())
+        }
+    }
+
+    fn context(restored: Option<RestoredJob>) -> TaskContext {
+        let mut ctx = TaskContext::standalone("sink", 0, 1, 128);
+        ctx.operator_uids = Arc::from(vec!["sink".to_string()]);
+        ctx.restored = restored.map(Arc::new);
+        let (reports, _) = crossbeam_channel::unbounded();
+        let (_, notifications) = crossbeam_channel::unbounded();
+        ctx.checkpointing = Some(TaskCheckpointing {
+            mode: CheckpointingMode::ExactlyOnce,
+            task: 0,
+            triggers: Arc::default(),
+            last_injected: 0,
+            reports,
+            notifications,
+        });
+        ctx
+    }
+
+    fn barrier(id: u64) -> CheckpointBarrier {
+        CheckpointBarrier { id, timestamp: 0, kind: CheckpointKind::Checkpoint }
+    }
+
+    /// The call order of Flink's `TwoPhaseCommitSinkFunction` (SEMANTICS.md 6.4).
+    #[test]
+    fn calls_follow_flinks_two_phase_commit_order() {
+        let sink = Recording::default();
+        let mut op = TwoPhaseCommitOperator::new(sink.clone(), OperatorId(0));
+        op.open(&mut context(None)).unwrap();
+        op.process(StreamRecord::new("a")).unwrap();
+        op.snapshot_state(barrier(1), &mut TaskSnapshot::default()).unwrap();
+        op.process(StreamRecord::new("b")).unwrap();
+        let mut second = TaskSnapshot::default();
+        op.snapshot_state(barrier(2), &mut second).unwrap();
+        assert_eq!(
+            sink.take(),
+            ["begin t1", "invoke t1 a", "pre_commit t1", "begin t2", "invoke t2 b", "pre_commit t2", "begin t3"]
+        );
+        op.notify_checkpoint_complete(2).unwrap();
+        assert_eq!(sink.take(), ["commit t1", "commit t2"], "a later notification commits the earlier ones too");
+
+        // Restore from checkpoint 2: re-commit its pending transactions in order, abort the open one.
+        let state = SubtaskState {
+            subtask: 0,
+            parallelism: 1,
+            key_groups: (0, 127),
+            operators: second.into_operators().map(|(_, s)| ("sink".to_string(), s)).collect(),
+        };
+        let restored_sink = Recording { next: 10, ..Recording::default() };
+        let mut op = TwoPhaseCommitOperator::new(restored_sink.clone(), OperatorId(0));
+        op.open(&mut context(Some(RestoredJob::new(2, [state])))).unwrap();
+        assert_eq!(
+            restored_sink.take(),
+            ["recover_and_commit t1", "recover_and_commit t2", "recover_and_abort t3", "begin t11"]
+        );
+
+        // End of input: finish, the final snapshot pre-commits without a new transaction.
+        op.finish().unwrap();
+        op.snapshot_state(barrier(FINAL_CHECKPOINT_ID), &mut TaskSnapshot::default()).unwrap();
+        op.notify_checkpoint_complete(FINAL_CHECKPOINT_ID).unwrap();
+        assert_eq!(restored_sink.take(), ["finish_processing t11", "pre_commit t11", "commit t11"]);
+    }
+
+    #[test]
+    fn without_checkpointing_the_transaction_commits_at_the_end() {
+        let sink = Recording::default();
+        let mut op = TwoPhaseCommitOperator::new(sink.clone(), OperatorId(0));
+        op.open(&mut TaskContext::standalone("sink", 0, 1, 128)).unwrap();
+        op.process(StreamRecord::new("a")).unwrap();
+        op.finish().unwrap();
+        assert_eq!(sink.take(), ["begin t1", "invoke t1 a", "finish_processing t1", "pre_commit t1", "commit t1"]);
+    }
+}

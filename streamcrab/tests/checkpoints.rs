@@ -243,3 +243,159 @@ fn failed_checkpoints_fail_the_job_only_past_the_tolerated_count() {
         other => panic!("expected a checkpoint failure, got {other:?}"),
     }
 }
+
+/// A job over `RECORDS` events that writes `key:count` lines into `out` exactly once; its
+/// operators have uids so that a savepoint of one version can start another.
+fn savepointable_job(out: &std::path::Path, uid_prefix: &str) -> StreamExecutionEnvironment {
+    use streamcrab::file_sink::ExactlyOnceFileSink;
+    let env = StreamExecutionEnvironment::new("savepoints");
+    env.set_parallelism(2).enable_checkpointing(Duration::from_secs(3600));
+    env.set_restart_strategy(RestartStrategy::NoRestart);
+    env.from_fn(|i| {
+        if (i / 2).is_multiple_of(200) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        (i < RECORDS).then(|| (format!("k{}", i % 10), 1_u64))
+    })
+    .uid(&format!("{uid_prefix}source"))
+    .key_by(|(k, _): &(String, u64)| k.clone())
+    .reduce(|(k, a), (_, b)| (k, a + b))
+    .uid(&format!("{uid_prefix}counts"))
+    .map(|(k, n)| format!("{k}:{n}"))
+    .add_two_phase_commit_sink(ExactlyOnceFileSink::new(out))
+    .uid(&format!("{uid_prefix}sink"));
+    env
+}
+
+/// Flink's savepoints: triggered on a running job, stop-with-savepoint, and a new job started
+/// from it with state matched by uid; the exactly-once output of both runs together is the
+/// output of one uninterrupted run.
+#[test]
+fn a_job_stopped_with_a_savepoint_resumes_from_it_exactly_once() {
+    use streamcrab::file_sink::ExactlyOnceFileSink;
+    let out = tempfile::tempdir().unwrap();
+    let savepoints = tempfile::tempdir().unwrap();
+    let handle = savepointable_job(out.path(), "").execute_async().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let first = handle.trigger_savepoint(savepoints.path().join("sp-1")).expect("a savepoint of a running job");
+    assert!(first.join("_metadata").exists());
+    std::thread::sleep(Duration::from_millis(20));
+    let stopped = handle.stop_with_savepoint(savepoints.path().join("sp-2")).expect("stops with a savepoint");
+    let savepoint = stopped.savepoint().expect("the result names the savepoint").to_path_buf();
+    let before = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap().len() as u64;
+    assert!(before < RECORDS, "the job was stopped before its end ({before} lines)");
+
+    let resumed = savepointable_job(out.path(), "");
+    resumed.restore_from_savepoint(&savepoint, false);
+    resumed.execute().expect("the job resumes from the savepoint");
+    let lines = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap();
+    let mut expected = Vec::new();
+    let mut counts = std::collections::HashMap::new();
+    for i in 0..RECORDS {
+        let n = counts.entry(i % 10).or_insert(0);
+        *n += 1;
+        expected.push(format!("k{}:{n}", i % 10));
+    }
+    assert_same_records(lines, expected, "the two runs together count every record once");
+}
+
+/// State of an operator the job does not have is an error unless allowed (Flink's
+/// `--allowNonRestoredState`).
+#[test]
+fn a_savepoint_with_unknown_operators_is_refused_unless_allowed() {
+    let out = tempfile::tempdir().unwrap();
+    let savepoints = tempfile::tempdir().unwrap();
+    let handle = savepointable_job(out.path(), "").execute_async().unwrap();
+    let savepoint = handle.trigger_savepoint(savepoints.path().join("sp")).unwrap();
+    handle.cancel();
+    assert!(matches!(handle.join(), Err(JobError::Cancelled)));
+
+    let renamed = savepointable_job(out.path(), "v2-");
+    renamed.restore_from_savepoint(&savepoint, false);
+    match renamed.execute() {
+        Err(JobError::Restore(CheckpointError::UnknownOperator { uid })) => {
+            assert!(uid == "source" || uid == "counts" || uid == "sink", "{uid}")
+        }
+        other => panic!("expected an unknown-operator error, got {other:?}"),
+    }
+    let renamed = savepointable_job(tempfile::tempdir().unwrap().path(), "v2-");
+    renamed.restore_from_savepoint(&savepoint, true);
+    renamed.execute().expect("unknown state is skipped when allowed");
+}
+
+/// A savepoint needs checkpointing; a damaged savepoint is refused naming the file.
+#[test]
+fn savepoint_errors_are_typed() {
+    let env = StreamExecutionEnvironment::new("no checkpointing");
+    env.from_fn(|i| {
+        std::thread::sleep(Duration::from_millis(1));
+        (i < 50).then_some(i)
+    })
+    .map(|i| i + 1)
+    .collect_to_vec();
+    let handle = env.execute_async().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    match handle.trigger_savepoint(dir.path().join("sp")) {
+        Err(JobError::Restore(CheckpointError::Failed { reason })) => {
+            assert!(reason.contains("checkpointing"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    handle.join().unwrap();
+
+    std::fs::create_dir_all(dir.path().join("broken")).unwrap();
+    std::fs::write(dir.path().join("broken").join("_metadata"), b"SCRB").unwrap();
+    let env = savepointable_job(dir.path(), "");
+    env.restore_from_savepoint(dir.path().join("broken"), false);
+    match env.execute() {
+        Err(JobError::Restore(CheckpointError::Corrupt { path, .. })) => assert!(path.ends_with("broken/_metadata")),
+        other => panic!("expected a corrupt savepoint, got {other:?}"),
+    }
+}
+
+/// Tags the records of two inputs.
+#[derive(Clone)]
+struct Tag;
+
+impl CoMapFunction<(String, u64), (String, u64), (String, u64)> for Tag {
+    fn map1(&mut self, value: (String, u64)) -> (String, u64) {
+        (format!("a-{}", value.0), value.1)
+    }
+    fn map2(&mut self, value: (String, u64)) -> (String, u64) {
+        (format!("b-{}", value.0), value.1)
+    }
+}
+
+/// Alignment on a two-input operator and on a union (several inputs): barriers of every
+/// channel of both inputs are aligned, so a restore counts every record once.
+#[test]
+fn two_input_and_union_operators_align_barriers() {
+    let run = |fail: bool| {
+        let env = StreamExecutionEnvironment::new("two inputs");
+        env.set_parallelism(2);
+        env.enable_checkpointing(Duration::from_millis(2)).set_restart_strategy(quick_restarts());
+        let failed = Arc::new(AtomicBool::new(!fail));
+        let seen = Arc::new(AtomicU64::new(0));
+        let first = env.from_fn(slow_keys(Arc::new(AtomicU64::new(0))));
+        let second = env.from_fn(slow_keys(Arc::new(AtomicU64::new(0))));
+        let third = env.from_fn(slow_keys(Arc::new(AtomicU64::new(0))));
+        let out = first
+            .connect(second.union(third).rebalance())
+            .map(Tag)
+            .map(move |record| {
+                if seen.fetch_add(1, Ordering::Relaxed) == RECORDS && !failed.swap(true, Ordering::SeqCst) {
+                    panic!("injected failure behind the two-input operator");
+                }
+                record
+            })
+            .key_by(|(k, _): &(String, u64)| k.clone())
+            .reduce(|(k, a), (_, b)| (k, a + b))
+            .collect_to_vec();
+        let result = env.execute().unwrap();
+        (out.values(), result.restarts())
+    };
+    let (expected, _) = run(false);
+    let (recovered, restarts) = run(true);
+    assert_eq!(restarts, 1);
+    assert_same_records(recovered, expected, "every record of all three sources counted once");
+}

@@ -304,3 +304,82 @@ impl Coordinator {
 
 /// How long the master waits for task messages between two looks at timers.
 pub(crate) const COORDINATOR_TICK: Duration = Duration::from_millis(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::MemoryCheckpointStorage;
+    use crossbeam_channel::{Receiver, unbounded};
+
+    fn coordinator(
+        config: CheckpointConfig,
+        tasks: usize,
+    ) -> (Coordinator, Vec<Receiver<Notification>>, Arc<TriggerBoard>) {
+        let triggers = Arc::new(TriggerBoard::default());
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..tasks).map(|_| unbounded()).unzip();
+        let names = (0..tasks).map(|i| format!("task {i}")).collect();
+        let c =
+            Coordinator::new(config, Arc::new(MemoryCheckpointStorage::default()), triggers.clone(), senders, names);
+        (c, receivers, triggers)
+    }
+
+    fn ack(task: usize, checkpoint: u64) -> TaskReport {
+        let state = SubtaskState { subtask: task as u32, parallelism: 2, key_groups: (0, 0), operators: Vec::new() };
+        TaskReport::Ack { task, checkpoint, state }
+    }
+
+    fn fast(interval_ms: u64) -> CheckpointConfig {
+        CheckpointConfig::new(Duration::from_millis(interval_ms))
+    }
+
+    #[test]
+    fn a_checkpoint_completes_when_every_task_acknowledged_and_everyone_hears_it() {
+        let (mut c, notifications, triggers) = coordinator(fast(1), 2);
+        let mut history = CheckpointHistory::default();
+        std::thread::sleep(Duration::from_millis(2));
+        c.tick(&mut history, 0).unwrap();
+        assert_eq!(triggers.newer_than(0).len(), 1);
+        c.on_report(&mut history, ack(0, 1)).unwrap();
+        assert_eq!(history.completed, 0, "one task has not acknowledged yet");
+        c.on_report(&mut history, ack(1, 1)).unwrap();
+        assert_eq!(history.completed, 1);
+        for n in &notifications {
+            assert_eq!(n.try_recv(), Ok(Notification::Complete(1)));
+        }
+    }
+
+    #[test]
+    fn no_more_than_max_concurrent_and_a_pause_after_completion() {
+        let mut config = fast(1);
+        config.min_pause = Duration::from_secs(3600);
+        let (mut c, _, triggers) = coordinator(config, 1);
+        let mut history = CheckpointHistory::default();
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(2));
+            c.tick(&mut history, 0).unwrap();
+        }
+        assert_eq!(triggers.newer_than(0).len(), 1, "one checkpoint in flight at a time");
+        c.on_report(&mut history, ack(0, 1)).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        c.tick(&mut history, 0).unwrap();
+        assert_eq!(triggers.newer_than(1).len(), 0, "the minimum pause holds the next trigger back");
+    }
+
+    #[test]
+    fn expired_checkpoints_are_aborted_and_counted_against_the_tolerance() {
+        let mut config = fast(1);
+        config.timeout = Duration::from_millis(1);
+        config.tolerable_failures = 1;
+        let (mut c, notifications, _) = coordinator(config, 1);
+        let mut history = CheckpointHistory::default();
+        std::thread::sleep(Duration::from_millis(2));
+        c.tick(&mut history, 0).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        c.tick(&mut history, 0).expect("the first failure is tolerated");
+        assert_eq!(notifications[0].try_recv(), Ok(Notification::Aborted(1)));
+        std::thread::sleep(Duration::from_millis(2));
+        let failure = c.tick(&mut history, 0).unwrap_err();
+        assert_eq!(failure.failures, 2);
+        assert!(failure.last.contains("expired"), "{}", failure.last);
+    }
+}

@@ -48,7 +48,7 @@ impl TriggerBoard {
         self.latest.load(Ordering::Acquire) > last
     }
 
-    fn newer_than(&self, last: u64) -> Vec<CheckpointBarrier> {
+    pub(crate) fn newer_than(&self, last: u64) -> Vec<CheckpointBarrier> {
         let recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         recent.iter().filter(|b| b.id > last).copied().collect()
     }
