@@ -37,3 +37,22 @@ pub fn clicks() -> Vec<Click> {
     }
     clicks
 }
+
+/// A meter reading: `(meter, kWh, event time ms)`.
+pub type MeterReading = (String, i64, i64);
+
+/// Readings `0..20 000` of five meters, one per 10 ms of event time, in order; `None` after the
+/// last. The generator pauses briefly every 1000 readings so that checkpoints happen while it
+/// runs, as they would with a real source.
+pub fn meter_reading(i: u64) -> Option<MeterReading> {
+    if i >= 20_000 {
+        return None;
+    }
+    if i.is_multiple_of(1000) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    Some((format!("meter-{}", i % 5), (mix(i) % 10) as i64, (i * 10) as i64))
+}
+
+/// The record at which the exactly-once example fails once on purpose.
+pub const INJECTED_FAILURE_AT: u64 = 12_345;

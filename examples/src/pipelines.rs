@@ -9,7 +9,7 @@ use streamcrab::window::{
     EventTimeSessionWindows, ProcessWindowContext, ProcessWindowFunction, TumblingEventTimeWindows,
 };
 
-use crate::data::{Click, Reading, clicks, sensor_readings};
+use crate::data::{Click, INJECTED_FAILURE_AT, MeterReading, Reading, clicks, meter_reading, sensor_readings};
 
 /// Collected results of a pipeline, filled when it is built.
 pub type Output<T> = Option<CollectedResults<T>>;
@@ -111,4 +111,35 @@ pub fn sessions(env: &mut StreamExecutionEnvironment, out: &mut Output<(String, 
         .window(EventTimeSessionWindows::with_gap(30_000))
         .process(SessionSummary);
     *out = Some(summaries.collect_to_vec());
+}
+
+/// kWh per meter and 10 s window through an injected failure, exactly once
+/// (`examples/exactly_once.rs`; here the collecting sink commits with the checkpoints).
+#[pipeline]
+pub fn exactly_once(env: &mut StreamExecutionEnvironment, out: &mut Output<String>) {
+    env.set_parallelism(2);
+    env.enable_checkpointing(std::time::Duration::from_millis(20));
+    env.set_restart_strategy(streamcrab::checkpoint::RestartStrategy::FixedDelay {
+        attempts: 3,
+        delay: std::time::Duration::from_millis(10),
+    });
+    let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let windows = env
+        .from_fn(meter_reading)
+        .map(move |reading: MeterReading| {
+            use std::sync::atomic::Ordering;
+            if seen.fetch_add(1, Ordering::Relaxed) == INJECTED_FAILURE_AT && !failed.swap(true, Ordering::SeqCst) {
+                panic!("injected failure at reading {INJECTED_FAILURE_AT}");
+            }
+            reading
+        })
+        .assign_timestamps_and_watermarks(
+            WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|r: &MeterReading, _| r.2),
+        )
+        .key_by(|r: &MeterReading| r.0.clone())
+        .window(TumblingEventTimeWindows::of(10_000))
+        .reduce(|a, b| (a.0, a.1 + b.1, a.2.max(b.2)))
+        .map(|(meter, kwh, last): MeterReading| format!("{meter} {} {kwh}", (last.div_euclid(10_000) + 1) * 10_000));
+    *out = Some(windows.collect_to_vec());
 }

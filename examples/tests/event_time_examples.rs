@@ -51,3 +51,15 @@ fn sessions_split_at_gaps_longer_than_thirty_seconds() {
     assert!(got.iter().any(|l| !l.ends_with(" 1)")), "the data should have multi-click sessions");
     assert_eq!(got, expected);
 }
+
+#[test]
+fn exactly_once_commits_every_window_once_despite_the_failure() {
+    let mut windows: BTreeMap<(String, i64), i64> = BTreeMap::new();
+    for (meter, kwh, ts) in (0..).map_while(streamcrab_examples::data::meter_reading) {
+        *windows.entry((meter, ts.div_euclid(10_000) * 10_000 + 10_000)).or_default() += kwh;
+    }
+    let mut expected: Vec<String> =
+        windows.into_iter().map(|((meter, end), kwh)| format!("{meter} {end} {kwh}")).collect();
+    expected.sort();
+    assert_eq!(run_example("exactly_once"), expected);
+}

@@ -68,3 +68,15 @@ fn compile_time_chains_match_runtime_tasks() {
     assert_eq!(tasks(pipelines::event_time_windows), pipelines::EVENT_TIME_WINDOWS.chains as usize);
     assert_eq!(tasks(pipelines::sessions), pipelines::SESSIONS.chains as usize);
 }
+
+/// The checkpointed example through an injected failure: the `#[pipeline]` version (collecting
+/// sink, committed with the checkpoints) and the builder version (exactly-once files) agree.
+#[test]
+fn exactly_once_pipeline_equals_builder() {
+    let mut out = None;
+    let result = pipelines::EXACTLY_ONCE.execute(|env| pipelines::exactly_once(env, &mut out)).unwrap();
+    assert_eq!(result.restarts(), 1, "the injected failure restarted the job once");
+    let mut got = out.expect("the pipeline sets its output").values();
+    got.sort();
+    assert_eq!(got, builder_output("exactly_once"));
+}

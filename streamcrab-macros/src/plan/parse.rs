@@ -125,8 +125,20 @@ fn inner_chain(expr: &Expr) -> &Expr {
 }
 
 /// Methods of the environment that are settings or actions, not sources.
-const ENV_METHODS: &[&str] =
-    &["set_parallelism", "set_max_parallelism", "set_clock", "execute", "execute_async", "describe"];
+const ENV_METHODS: &[&str] = &[
+    "set_parallelism",
+    "set_max_parallelism",
+    "set_clock",
+    "enable_checkpointing",
+    "set_checkpoint_config",
+    "set_restart_strategy",
+    "set_checkpoint_dir",
+    "set_checkpoint_storage",
+    "restore_from_savepoint",
+    "execute",
+    "execute_async",
+    "describe",
+];
 
 /// What the body holds: its statements, which of them are flows, and settings read off the
 /// environment.

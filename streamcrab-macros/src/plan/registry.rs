@@ -113,6 +113,7 @@ pub const OPERATORS: &[OpSpec] = &[
     op!("start_new_chain", PLAIN, Plain, Role::Setting),
     op!("print", PLAIN, Sink, Role::Sink),
     op!("add_sink", PLAIN, Sink, Role::Sink),
+    op!("add_two_phase_commit_sink", PLAIN, Sink, Role::Sink),
     op!("write_as_text", PLAIN, Sink, Role::Sink),
     op!("collect_to_vec", PLAIN, Sink, Role::Sink),
 ];
