@@ -245,7 +245,7 @@ impl Master {
         let operator_uids: Arc<[String]> = graph.operator_uids().into();
         let checkpointing = graph.recovery.checkpointing.clone();
         let triggers = Arc::new(TriggerBoard::default());
-        let (report_tx, report_rx) = unbounded();
+        let (report_tx, mut report_rx) = unbounded();
         let mut notifiers = Vec::new();
         let mut task_names = Vec::new();
 
@@ -310,13 +310,17 @@ impl Master {
                     },
                     Err(_) => break,
                 },
-                recv(report_rx) -> report => {
-                    if let (Ok(report), Some(c)) = (report, coordinator.as_mut())
-                        && let Err(e) = c.on_report(history, report)
-                    {
-                        checkpoint_failure.get_or_insert(JobError::CheckpointFailures { failures: e.failures, last: e.last });
-                        cancel.store(true, Ordering::SeqCst);
+                recv(report_rx) -> report => match (report, coordinator.as_mut()) {
+                    (Ok(report), Some(c)) => {
+                        if let Err(e) = c.on_report(history, report) {
+                            checkpoint_failure.get_or_insert(JobError::CheckpointFailures { failures: e.failures, last: e.last });
+                            cancel.store(true, Ordering::SeqCst);
+                        }
                     }
+                    (Ok(_), None) => {}
+                    // No task reports (the job does not checkpoint, or every task ended): a
+                    // disconnected channel is always ready, so stop selecting it.
+                    (Err(_), _) => report_rx = never(),
                 },
                 recv(*requests) -> request => match request {
                     Ok(request) => match coordinator.as_mut() {

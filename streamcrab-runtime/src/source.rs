@@ -79,9 +79,9 @@ fn position_writer(
 }
 
 /// Between two records of a built-in source: emits the barriers that are due (with the source's
-/// position in the snapshot) and hands pending checkpoint notifications to the chain.
+/// position in the snapshot). Cheap when none is due: one atomic load.
 #[inline]
-fn checkpoint_point<T, O: Operator<T>>(
+fn inject_due_barriers<T, O: Operator<T>>(
     ctx: &mut TaskContext,
     chain: &mut O,
     id: OperatorId,
@@ -92,10 +92,22 @@ fn checkpoint_point<T, O: Operator<T>>(
             take_checkpoint(ctx, &mut OneInput::new(chain), barrier, position_writer(ctx, id, emitted))?;
         }
     }
-    if ctx.checkpointing.is_some() {
-        deliver_notifications(ctx, &mut OneInput::new(chain))?;
-    }
     Ok(())
+}
+
+/// [`inject_due_barriers`], then hands pending checkpoint notifications to the chain (done every
+/// [`CANCEL_CHECK_EVERY`] records, as it costs a channel poll).
+fn checkpoint_point<T, O: Operator<T>>(
+    ctx: &mut TaskContext,
+    chain: &mut O,
+    id: OperatorId,
+    emitted: u64,
+) -> Result<(), TaskError> {
+    if ctx.checkpointing.is_none() {
+        return Ok(());
+    }
+    inject_due_barriers(ctx, chain, id, emitted)?;
+    deliver_notifications(ctx, &mut OneInput::new(chain))
 }
 
 /// The end of a bounded source: `Watermark(MAX)`, then the end of the chain; `head` writes the
@@ -283,8 +295,10 @@ where
             if ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
-            if ctx.checkpointing.is_some() {
+            if emitted.is_multiple_of(CANCEL_CHECK_EVERY) {
                 checkpoint_point(ctx, &mut chain, self.id, emitted)?;
+            } else if ctx.checkpointing.is_some() {
+                inject_due_barriers(ctx, &mut chain, self.id, emitted)?;
             }
             let index = first + emitted * step;
             let Some(value) = call_user(self.id, || generator(index)) else { break };
@@ -355,6 +369,8 @@ pub struct SourceContext<'a, T> {
     id: OperatorId,
     error: Option<TaskError>,
     idle: bool,
+    /// Records emitted, counted only when the job checkpoints.
+    emitted: u64,
 }
 
 impl<T> SourceContext<'_, T> {
@@ -392,6 +408,7 @@ impl<T> SourceContext<'_, T> {
 
     fn emit(&mut self, record: StreamRecord<T>) -> Result<(), SourceStopped> {
         if self.task.checkpointing.is_some() {
+            self.emitted += 1;
             let checkpointed = self.checkpoint_point();
             if let Err(e) = checkpointed {
                 self.error = Some(e);
@@ -402,8 +419,8 @@ impl<T> SourceContext<'_, T> {
     }
 
     /// Before a record: emits due barriers (the operator state as it is now goes into the
-    /// snapshot, so a source must keep its position there in step with what it collected) and
-    /// delivers checkpoint notifications.
+    /// snapshot, so a source must keep its position there in step with what it collected) and,
+    /// every [`CANCEL_CHECK_EVERY`] records, delivers checkpoint notifications.
     fn checkpoint_point(&mut self) -> Result<(), TaskError> {
         if let Some(due) = self.task.due_barriers() {
             for barrier in due {
@@ -415,7 +432,10 @@ impl<T> SourceContext<'_, T> {
                 take_checkpoint(self.task, &mut OneInput::new(self.chain), barrier, head)?;
             }
         }
-        deliver_notifications(self.task, &mut OneInput::new(self.chain))
+        if self.emitted.is_multiple_of(CANCEL_CHECK_EVERY) {
+            deliver_notifications(self.task, &mut OneInput::new(self.chain))?;
+        }
+        Ok(())
     }
 
     /// Runs `f` on the chain; `activates`: an idle source turns active first.
@@ -510,6 +530,7 @@ impl<T, S: SourceFunction<T>> ChainHead<T> for FunctionSource<S> {
             id: self.id,
             error: None,
             idle: false,
+            emitted: 0,
         };
         let result = function.run(&mut source_ctx);
         if let Some(e) = source_ctx.error.take() {

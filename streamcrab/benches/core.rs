@@ -7,17 +7,20 @@
 //!
 //! WindowAgg (bounded out-of-orderness 1 s -> key_by -> tumbling 10 s event-time window ->
 //! aggregate + window end) is there too, also with Flink's generator and checksum. Every job
-//! runs as a builder job, as a `dataflow!` job and as a hand-written loop.
+//! runs as a builder job, as a `dataflow!` job and as a hand-written loop. WindowAgg also runs
+//! with a checkpoint every second (the overhead of checkpointing), and `recovery` measures how
+//! long a WindowAgg job checkpointing every 100 ms takes from a failure to reading input again.
 //!
-//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N] [only=job,job]`
+//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N] [only=job,job,recovery]`
 //! (`bench/compare.sh` runs it interleaved with Apache Flink.)
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use streamcrab::checkpoint::RestartStrategy;
 use streamcrab::prelude::*;
 use streamcrab::watermark::WatermarkStrategy;
 use streamcrab::window::{ProcessWindowContext, ProcessWindowFunction, TumblingEventTimeWindows};
@@ -81,6 +84,47 @@ impl ChecksumSink {
     }
     fn result(&self) -> (u64, u64) {
         (self.count.load(Ordering::SeqCst), self.total.load(Ordering::SeqCst))
+    }
+}
+
+/// The checksum sink as a two-phase-commit sink: each transaction carries its partial sums,
+/// committed once (by id) into the shared totals, so a restarted job counts every record once.
+#[derive(Clone)]
+struct ExactlyOnceChecksum {
+    sink: ChecksumSink,
+    committed: Arc<Mutex<std::collections::HashSet<u64>>>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl ExactlyOnceChecksum {
+    fn new() -> Self {
+        Self { sink: ChecksumSink::new(), committed: Arc::default(), next_id: Arc::default() }
+    }
+}
+
+impl<T: Checksum> streamcrab::two_phase::TwoPhaseCommitSink<T> for ExactlyOnceChecksum {
+    /// `(id, count, checksum)`.
+    type Transaction = (u64, u64, u64);
+    fn begin_transaction(&mut self) -> UserResult<(u64, u64, u64)> {
+        Ok((self.next_id.fetch_add(1, Ordering::SeqCst), 0, 0))
+    }
+    fn invoke(&mut self, t: &mut (u64, u64, u64), value: T, _: Option<i64>) -> UserResult {
+        t.1 += 1;
+        t.2 = t.2.wrapping_add(value.checksum());
+        Ok(())
+    }
+    fn pre_commit(&mut self, _: &mut (u64, u64, u64)) -> UserResult {
+        Ok(())
+    }
+    fn commit(&mut self, (id, count, checksum): (u64, u64, u64)) -> UserResult {
+        if self.committed.lock().map_err(|_| "poisoned")?.insert(id) {
+            self.sink.count.fetch_add(count, Ordering::SeqCst);
+            self.sink.total.fetch_add(checksum, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+    fn abort(&mut self, _: (u64, u64, u64)) -> UserResult {
+        Ok(())
     }
 }
 
@@ -314,10 +358,13 @@ impl ProcessWindowFunction<u64, (u64, u64), (u64, i64, u64, u64)> for WithEnd {
     }
 }
 
-fn windowagg_engine(events: u64, parallelism: u32) -> Outcome {
+fn windowagg_engine(events: u64, parallelism: u32, checkpoints: Option<Duration>) -> Outcome {
     let sink = ChecksumSink::new();
     let env = StreamExecutionEnvironment::new("windowagg");
     env.set_parallelism(parallelism);
+    if let Some(interval) = checkpoints {
+        env.enable_checkpointing(interval);
+    }
     let watermarks =
         WatermarkStrategy::for_bounded_out_of_orderness(1000).with_timestamp_assigner(|e: &(u64, i64, u64), _| e.1);
     env.from_fn(move |i| (i < events).then(|| window_event(i)))
@@ -348,6 +395,41 @@ fn windowagg_pipeline(events: u64, parallelism: u32) -> Outcome {
     let start = Instant::now();
     job.execute().expect("windowagg pipeline");
     (start.elapsed(), sink.result())
+}
+
+/// The WindowAgg job checkpointing every 100 ms, whose source fails once half-way: returns the
+/// time from the failure to the first event the restarted job reads (restore and resume), and
+/// the checksum.
+fn windowagg_recovery(events: u64) -> (Duration, (u64, u64)) {
+    let sink = ExactlyOnceChecksum::new();
+    let env = StreamExecutionEnvironment::new("windowagg recovery");
+    env.enable_checkpointing(Duration::from_millis(100))
+        .set_restart_strategy(RestartStrategy::FixedDelay { attempts: 1, delay: Duration::ZERO });
+    let failed_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let resumed_after: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let (failure, resume) = (failed_at.clone(), resumed_after.clone());
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watermarks =
+        WatermarkStrategy::for_bounded_out_of_orderness(1000).with_timestamp_assigner(|e: &(u64, i64, u64), _| e.1);
+    env.from_fn(move |i| {
+        if i == events / 2 && !failed.swap(true, Ordering::SeqCst) {
+            *failure.lock().unwrap() = Some(Instant::now());
+            panic!("injected failure");
+        }
+        if let Some(at) = *failure.lock().unwrap() {
+            resume.lock().unwrap().get_or_insert_with(|| at.elapsed());
+        }
+        (i < events).then(|| window_event(i))
+    })
+    .assign_timestamps_and_watermarks(watermarks)
+    .key_by(|e: &(u64, i64, u64)| e.0)
+    .window(TumblingEventTimeWindows::of(10_000))
+    .aggregate_with_process(SumCount, WithEnd)
+    .add_two_phase_commit_sink(sink.clone());
+    let result = env.execute().expect("windowagg recovers");
+    assert_eq!(result.restarts(), 1);
+    let resumed = resumed_after.lock().unwrap().expect("the job resumed");
+    (resumed, sink.sink.result())
 }
 
 fn windowagg_hand(events: u64) -> Outcome {
@@ -387,6 +469,8 @@ fn flink_checksum(job: &str, n: u64) -> Option<(u64, u64)> {
 
 type Job = Box<dyn Fn() -> Outcome>;
 
+const SECOND: Duration = Duration::from_secs(1);
+
 fn main() {
     let (mut lines, mut longs, mut events, mut runs) = (2_000_000u64, 300_000_000u64, 15_000_000u64, 5usize);
     let mut only: Vec<String> = Vec::new();
@@ -410,8 +494,9 @@ fn main() {
         ("mapfilter", "builder p=1", longs, Box::new(move || mapfilter_engine(longs))),
         ("mapfilter", "dataflow! p=1", longs, Box::new(move || mapfilter_pipeline(longs))),
         ("windowagg", "hand-written loop", events, Box::new(move || windowagg_hand(events))),
-        ("windowagg", "builder p=1", events, Box::new(move || windowagg_engine(events, 1))),
-        ("windowagg", "builder p=2", events, Box::new(move || windowagg_engine(events, 2))),
+        ("windowagg", "builder p=1", events, Box::new(move || windowagg_engine(events, 1, None))),
+        ("windowagg", "p=1 checkpoint 1s", events, Box::new(move || windowagg_engine(events, 1, Some(SECOND)))),
+        ("windowagg", "builder p=2", events, Box::new(move || windowagg_engine(events, 2, None))),
         ("windowagg", "dataflow! p=1", events, Box::new(move || windowagg_pipeline(events, 1))),
         ("windowagg", "dataflow! p=2", events, Box::new(move || windowagg_pipeline(events, 2))),
         ("chain5", "hand-written loop", longs, Box::new(move || chain5_hand(longs))),
@@ -434,6 +519,17 @@ fn main() {
             let records = if *job == "wordcount" { n * 10 } else { *n };
             rates[i].push(records as f64 / elapsed.as_secs_f64());
         }
+    }
+    if only.is_empty() || only.iter().any(|o| o == "recovery") {
+        let mut resumes: Vec<f64> = Vec::new();
+        for _ in 0..runs {
+            let (resumed, checksum) = windowagg_recovery(events);
+            if let Some(want) = flink_checksum("windowagg", events) {
+                assert_eq!(checksum, want, "windowagg recovery: checksum differs from Flink's");
+            }
+            resumes.push(resumed.as_secs_f64() * 1000.0);
+        }
+        println!("windowagg recovery: restore and resume after a failure, median {:.1} ms", median(resumes));
     }
     println!("median of {runs} runs; records/s = words/s (WordCount), events/s (WindowAgg), source longs/s (others)");
     println!("{:<10} {:<18} {:>12} {:>16} {:>9}", "job", "config", "n", "records/s", "vs loop");
