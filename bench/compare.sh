@@ -57,7 +57,7 @@ med = {k: statistics.median(v) for k, v in rows.items()}
 print(f"{'job':<10} {'config':<20} {'StreamCrab rec/s':>17} {'Flink rec/s':>13} {'SC/Flink':>9} {'SC/loop':>8}")
 for job in ("wordcount", "windowagg", "mapfilter"):
     loop = med.get((job, "SC", "hand-written loop"))
-    for p in ("p=1", "p=2"):
+    for p in ("p=1", "p=1 checkpoint 1s", "p=2"):
         sc, fl = med.get((job, "SC", p)), med.get((job, "FLINK", p))
         if sc is None:
             continue

@@ -24,7 +24,7 @@ use crate::checkpoint::{CheckpointError, CheckpointStorage, MemoryCheckpointStor
 use crate::error::{ConfigErrors, JobError, TaskError};
 use crate::graph::{EdgeId, EdgeSource, JobGraph, PlannedVertex};
 use crate::metrics::JobMetrics;
-use crate::task::{SideOutputTarget, TaskContext, end_unused_side_outputs, run_task};
+use crate::task::{SideOutputTarget, TaskContext, run_task};
 
 /// What a finished job reports (Flink's `JobExecutionResult`).
 #[derive(Debug, Clone)]
@@ -432,7 +432,7 @@ impl Master {
                 let task_cancel = cancel.clone();
                 let name = format!("{} ({}/{})", ctx.task_name, ctx.subtask_index + 1, ctx.parallelism);
                 let spawned = std::thread::Builder::new().name(name.clone()).spawn(move || {
-                    let result = run_task(&mut ctx, run).and_then(|()| end_unused_side_outputs(&mut ctx));
+                    let result = run_task(&mut ctx, run);
                     if result.as_ref().is_err_and(|e| !e.is_secondary()) {
                         task_cancel.store(true, Ordering::SeqCst);
                     }

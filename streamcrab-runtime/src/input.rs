@@ -90,7 +90,7 @@ fn on_alignment_event(
     aligner: &mut Option<BarrierAligner>,
     channel: usize,
     barrier: Option<CheckpointBarrier>,
-    ctx: &TaskContext,
+    ctx: &mut TaskContext,
     chain: &mut impl Checkpointed,
 ) -> Result<(), TaskError> {
     let Some(aligner) = aligner else { return Ok(()) };

@@ -65,7 +65,7 @@ fn position_writer(
     ctx: &TaskContext,
     id: OperatorId,
     emitted: u64,
-) -> impl FnOnce(&mut TaskSnapshot) -> Result<(), TaskError> {
+) -> impl FnOnce(&mut TaskSnapshot) -> Result<(), TaskError> + use<> {
     let position = Position { subtask: ctx.subtask_index(), parallelism: ctx.parallelism(), emitted };
     let operator = ctx.operator_name(id);
     move |snapshot| {
@@ -113,7 +113,7 @@ fn checkpoint_point<T, O: Operator<T>>(
 /// The end of a bounded source: `Watermark(MAX)`, then the end of the chain; `head` writes the
 /// source's own state into the final snapshot.
 fn end_of_input<T, O: Operator<T>>(
-    ctx: &TaskContext,
+    ctx: &mut TaskContext,
     chain: &mut O,
     head: impl FnOnce(&mut TaskSnapshot) -> Result<(), TaskError>,
 ) -> Result<(), TaskError> {

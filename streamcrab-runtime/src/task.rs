@@ -8,7 +8,7 @@
 //! with [`enter_operator`] (one thread-local store per call).
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -20,10 +20,14 @@ use crate::error::TaskError;
 use crate::graph::EdgeId;
 use crate::keygroup::KeyGroupRange;
 use crate::operator::OperatorId;
+use crate::operator::side_output::ErasedSideOutput;
 
 thread_local! {
     static CURRENT_OPERATOR: Cell<u32> = const { Cell::new(u32::MAX) };
     static PANICKED_IN: Cell<u32> = const { Cell::new(u32::MAX) };
+    /// Writers of the side-output edges no operator of this thread's task wired. They live
+    /// with the task's thread because operators (and so writers) are not `Send`.
+    static UNUSED_SIDE_OUTPUTS: RefCell<Vec<Box<dyn ErasedSideOutput>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Records, while unwinding, the innermost operator a panic went through.
@@ -196,21 +200,36 @@ impl TaskContext {
     }
 }
 
-/// Ends the side-output edges whose operator never wired them (it emits no side outputs), so
-/// their consumers see an orderly end instead of a vanished upstream.
-pub(crate) fn end_unused_side_outputs(ctx: &mut TaskContext) -> Result<(), TaskError> {
+/// Opens writers for the side-output edges whose operator never wired them (it emits no side
+/// outputs), so that barriers and the end of input still reach their consumers.
+fn wire_unused_side_outputs(ctx: &mut TaskContext) -> Result<(), TaskError> {
     let unused: Vec<SideOutputTarget> =
         ctx.side_outputs.iter().filter(|t| t.edge.is_some_and(|e| ctx.outputs.contains_key(&e))).cloned().collect();
     for target in unused {
         let mut writer = (target.make)(ctx, target.edge)?;
-        if let Some(writer) = writer
-            .downcast_mut::<Option<Box<dyn crate::operator::side_output::ErasedSideOutput>>>()
-            .and_then(Option::take)
-        {
-            let mut writer = writer;
-            writer.watermark(crate::element::Watermark::MAX)?;
-            writer.finish()?;
+        if let Some(writer) = writer.downcast_mut::<Option<Box<dyn ErasedSideOutput>>>().and_then(Option::take) {
+            UNUSED_SIDE_OUTPUTS.with(|unused| unused.borrow_mut().push(writer));
         }
+    }
+    Ok(())
+}
+
+/// Forwards a checkpoint barrier to the side-output edges nobody writes to.
+pub(crate) fn barrier_to_unused_side_outputs(
+    ctx: &mut TaskContext,
+    barrier: crate::element::CheckpointBarrier,
+) -> Result<(), TaskError> {
+    wire_unused_side_outputs(ctx)?;
+    UNUSED_SIDE_OUTPUTS.with(|unused| unused.borrow_mut().iter_mut().try_for_each(|w| w.barrier(barrier)))
+}
+
+/// Ends the side-output edges nobody writes to, so their consumers see an orderly end instead
+/// of a vanished upstream.
+pub(crate) fn end_unused_side_outputs(ctx: &mut TaskContext) -> Result<(), TaskError> {
+    wire_unused_side_outputs(ctx)?;
+    for mut writer in UNUSED_SIDE_OUTPUTS.with(|unused| std::mem::take(&mut *unused.borrow_mut())) {
+        writer.watermark(crate::element::Watermark::MAX)?;
+        writer.finish()?;
     }
     Ok(())
 }
@@ -232,6 +251,7 @@ pub(crate) fn run_task(
 ) -> Result<(), TaskError> {
     CURRENT_OPERATOR.with(|c| c.set(u32::MAX));
     PANICKED_IN.with(|c| c.set(u32::MAX));
+    UNUSED_SIDE_OUTPUTS.with(|unused| unused.borrow_mut().clear());
     let names = ctx.operator_names.clone();
     let task_name = ctx.task_name.clone();
     match catch_unwind(AssertUnwindSafe(|| body(ctx))) {

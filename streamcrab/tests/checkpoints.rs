@@ -399,3 +399,18 @@ fn two_input_and_union_operators_align_barriers() {
     assert_eq!(restarts, 1);
     assert_same_records(recovered, expected, "every record of all three sources counted once");
 }
+
+/// The side output of an operator that emits none still carries barriers to its consumer, so
+/// checkpoints complete while the job runs (not only the final one).
+#[test]
+fn barriers_reach_the_consumer_of_an_unused_side_output() {
+    let env = StreamExecutionEnvironment::new("unused side output");
+    env.enable_checkpointing(Duration::from_millis(2));
+    let main = env.from_fn(slow_keys(Arc::new(AtomicU64::new(0)))).map(|(_, n)| n);
+    let side = main.get_side_output(&streamcrab::operator::OutputTag::<String>::new("nothing")).collect_to_vec();
+    let values = main.collect_to_vec();
+    let result = env.execute().unwrap();
+    assert!(side.is_empty());
+    assert_eq!(values.len() as u64, RECORDS);
+    assert!(result.completed_checkpoints() >= 2, "{} checkpoints completed", result.completed_checkpoints());
+}

@@ -14,7 +14,7 @@ use super::snapshot::{SubtaskState, TaskSnapshot};
 use crate::element::{CheckpointBarrier, CheckpointKind};
 use crate::error::TaskError;
 use crate::operator::{Operator, TwoInputOperator};
-use crate::task::TaskContext;
+use crate::task::{TaskContext, barrier_to_unused_side_outputs, end_unused_side_outputs};
 
 /// The id of the snapshot a task takes when its input has ended.
 pub const FINAL_CHECKPOINT_ID: u64 = u64::MAX;
@@ -180,7 +180,7 @@ impl<O: TwoInputOperator<I1, I2>, I1, I2> Checkpointed for TwoInput<'_, O, I1, I
 /// Takes checkpoint `barrier` of this task: the chain prepares, snapshots (`head` adds the
 /// state of a source head) and forwards the barrier; the snapshot goes to the coordinator.
 pub(crate) fn take_checkpoint(
-    ctx: &TaskContext,
+    ctx: &mut TaskContext,
     chain: &mut impl Checkpointed,
     barrier: CheckpointBarrier,
     head: impl FnOnce(&mut TaskSnapshot) -> Result<(), TaskError>,
@@ -189,6 +189,7 @@ pub(crate) fn take_checkpoint(
     let mut snapshot = TaskSnapshot::default();
     head(&mut snapshot)?;
     chain.snapshot(barrier, &mut snapshot)?;
+    barrier_to_unused_side_outputs(ctx, barrier)?;
     let state = ctx.subtask_state(snapshot);
     if let Some(link) = &ctx.checkpointing {
         ctx.report(TaskReport::Ack { task: link.task, checkpoint: barrier.id, state });
@@ -212,15 +213,17 @@ pub(crate) fn deliver_notifications(ctx: &TaskContext, chain: &mut impl Checkpoi
     Ok(())
 }
 
-/// Ends the chain after its input ended. When the job checkpoints, the task then takes its
+/// Ends the chain (and the side-output edges no operator wired) after its input ended. When the
+/// job checkpoints, the task then takes its
 /// final snapshot, reports it, and keeps delivering notifications until the whole job has
 /// finished (so a two-phase-commit sink commits its last transaction), or the job is cancelled.
 pub(crate) fn finish_task(
-    ctx: &TaskContext,
+    ctx: &mut TaskContext,
     chain: &mut impl Checkpointed,
     head: impl FnOnce(&mut TaskSnapshot) -> Result<(), TaskError>,
 ) -> Result<(), TaskError> {
     chain.finish()?;
+    end_unused_side_outputs(ctx)?;
     let Some(link) = &ctx.checkpointing else { return Ok(()) };
     let barrier = CheckpointBarrier { id: FINAL_CHECKPOINT_ID, timestamp: 0, kind: CheckpointKind::Checkpoint };
     chain.prepare(barrier.id)?;
