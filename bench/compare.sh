@@ -45,7 +45,7 @@ rows = {}
 for line in open(sys.argv[1]):
     kind, _, rest = line.strip().partition(" ")
     if kind == "SC":
-        job, config, _n, rate, _ratio = re.split(r"\s{2,}", rest.strip())
+        job, config, _n, rate = re.split(r"\s{2,}", rest.strip())[:4]
     elif kind == "FLINK":
         job, config, rate = rest.split("|")
     else:

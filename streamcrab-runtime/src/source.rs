@@ -234,11 +234,13 @@ impl FlushTimer {
         Self { last_flush: now, last_check: now, clock: ctx.clock(), last_time: i64::MIN, stride: 1, until_check: 1 }
     }
 
+    /// Counts a record; returns whether it looked at the clocks this time (the moment for other
+    /// periodic work, such as looking for due checkpoint barriers).
     #[inline]
-    fn tick<T, O: Operator<T> + ?Sized>(&mut self, chain: &mut O) -> Result<(), TaskError> {
+    fn tick<T, O: Operator<T> + ?Sized>(&mut self, chain: &mut O) -> Result<bool, TaskError> {
         self.until_check -= 1;
         if self.until_check > 0 {
-            return Ok(());
+            return Ok(false);
         }
         let now = Instant::now();
         self.stride = if now.duration_since(self.last_check) < Duration::from_millis(1) {
@@ -257,7 +259,7 @@ impl FlushTimer {
             self.last_flush = now;
             chain.flush()?;
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -295,16 +297,18 @@ where
             if ctx.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
-            if emitted.is_multiple_of(CANCEL_CHECK_EVERY) {
+            let index = first + emitted * step;
+            let Some(value) = call_user(self.id, || generator(index)) else { break };
+            chain.process(StreamRecord::new(value))?;
+            emitted += 1;
+            // Due barriers go in after any record (one atomic load), so that a generator that
+            // blocks does not hold a checkpoint back; notifications are polled when the timer
+            // looks at the clocks (every record of a slow generator, every few hundred of a fast one).
+            if timer.tick(&mut chain)? {
                 checkpoint_point(ctx, &mut chain, self.id, emitted)?;
             } else if ctx.checkpointing.is_some() {
                 inject_due_barriers(ctx, &mut chain, self.id, emitted)?;
             }
-            let index = first + emitted * step;
-            let Some(value) = call_user(self.id, || generator(index)) else { break };
-            chain.process(StreamRecord::new(value))?;
-            timer.tick(&mut chain)?;
-            emitted += 1;
         }
         end_of_input(ctx, &mut chain, position_writer(ctx, self.id, emitted))
     }
@@ -369,8 +373,8 @@ pub struct SourceContext<'a, T> {
     id: OperatorId,
     error: Option<TaskError>,
     idle: bool,
-    /// Records emitted, counted only when the job checkpoints.
-    emitted: u64,
+    /// The timer looked at the clocks since the last record: poll notifications before the next.
+    checkpoint_due: bool,
 }
 
 impl<T> SourceContext<'_, T> {
@@ -408,7 +412,6 @@ impl<T> SourceContext<'_, T> {
 
     fn emit(&mut self, record: StreamRecord<T>) -> Result<(), SourceStopped> {
         if self.task.checkpointing.is_some() {
-            self.emitted += 1;
             let checkpointed = self.checkpoint_point();
             if let Err(e) = checkpointed {
                 self.error = Some(e);
@@ -420,7 +423,8 @@ impl<T> SourceContext<'_, T> {
 
     /// Before a record: emits due barriers (the operator state as it is now goes into the
     /// snapshot, so a source must keep its position there in step with what it collected) and,
-    /// every [`CANCEL_CHECK_EVERY`] records, delivers checkpoint notifications.
+    /// when the timer looked at the clocks since the last record, delivers checkpoint
+    /// notifications.
     fn checkpoint_point(&mut self) -> Result<(), TaskError> {
         if let Some(due) = self.task.due_barriers() {
             for barrier in due {
@@ -432,7 +436,7 @@ impl<T> SourceContext<'_, T> {
                 take_checkpoint(self.task, &mut OneInput::new(self.chain), barrier, head)?;
             }
         }
-        if self.emitted.is_multiple_of(CANCEL_CHECK_EVERY) {
+        if std::mem::take(&mut self.checkpoint_due) {
             deliver_notifications(self.task, &mut OneInput::new(self.chain))?;
         }
         Ok(())
@@ -456,6 +460,7 @@ impl<T> SourceContext<'_, T> {
             result = self.chain.process_watermark_status(WatermarkStatus::Active);
         }
         let result = result.and_then(|()| f(self.chain)).and_then(|()| self.timer.tick(self.chain));
+        let result = result.map(|looked| self.checkpoint_due |= looked);
         enter_operator(self.id);
         result.map_err(|e| {
             self.error = Some(e);
@@ -530,7 +535,7 @@ impl<T, S: SourceFunction<T>> ChainHead<T> for FunctionSource<S> {
             id: self.id,
             error: None,
             idle: false,
-            emitted: 0,
+            checkpoint_due: true,
         };
         let result = function.run(&mut source_ctx);
         if let Some(e) = source_ctx.error.take() {

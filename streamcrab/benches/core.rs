@@ -449,6 +449,29 @@ fn windowagg_hand(events: u64) -> Outcome {
     (start.elapsed(), (n, black_box(total)))
 }
 
+/// CPU time (user + system) of this process so far, from `/proc/self/stat` (Linux clock ticks
+/// of 10 ms); `None` elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Resets the peak resident set size of this process (Linux `clear_refs` 5).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident set size since the last reset, in MiB (`VmHWM`).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -505,11 +528,19 @@ fn main() {
     ];
     let configs: Vec<_> = configs.into_iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.0)).collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    let mut rss: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut checksums: std::collections::HashMap<&str, (u64, u64)> = std::collections::HashMap::new();
     // Interleave the configurations so machine noise hits them alike.
     for _ in 0..runs {
         for (i, (job, name, n, run)) in configs.iter().enumerate() {
+            reset_peak_rss();
+            let cpu_before = cpu_seconds();
             let (elapsed, (count, checksum)) = run();
+            if let (Some(before), Some(after)) = (cpu_before, cpu_seconds()) {
+                cpu[i].push(after - before);
+            }
+            rss[i].extend(peak_rss_mib());
             if let Some(want) = flink_checksum(job, *n) {
                 assert_eq!((count, checksum), want, "{job} {name}: checksum differs from Flink's");
             }
@@ -532,13 +563,21 @@ fn main() {
         println!("windowagg recovery: restore and resume after a failure, median {:.1} ms", median(resumes));
     }
     println!("median of {runs} runs; records/s = words/s (WordCount), events/s (WindowAgg), source longs/s (others)");
-    println!("{:<10} {:<18} {:>12} {:>16} {:>9}", "job", "config", "n", "records/s", "vs loop");
+    println!(
+        "CPU s: user + system of the whole process during the run; peak RSS: the process's, reset before each run"
+    );
+    println!(
+        "{:<10} {:<18} {:>12} {:>16} {:>9} {:>8} {:>13}",
+        "job", "config", "n", "records/s", "vs loop", "CPU s", "peak RSS MiB"
+    );
     let mut floor = 0.0;
-    for ((job, name, n, _), r) in configs.iter().zip(rates) {
-        let m = median(r);
+    for (((job, name, n, _), r), (c, m)) in configs.iter().zip(rates).zip(cpu.into_iter().zip(rss)) {
+        let rate = median(r);
         if name.starts_with("hand") {
-            floor = m;
+            floor = rate;
         }
-        println!("{job:<10} {name:<18} {n:>12} {m:>16.0} {:>8.2}x", m / floor);
+        let cpu = if c.is_empty() { f64::NAN } else { median(c) };
+        let rss = if m.is_empty() { f64::NAN } else { median(m) };
+        println!("{job:<10} {name:<18} {n:>12} {rate:>16.0} {:>8.2}x {cpu:>8.2} {rss:>13.0}", rate / floor);
     }
 }
