@@ -10,8 +10,10 @@
 //! runs as a builder job, as a `dataflow!` job and as a hand-written loop. WindowAgg also runs
 //! with a checkpoint every second (the overhead of checkpointing), and `recovery` measures how
 //! long a WindowAgg job checkpointing every 100 ms takes from a failure to reading input again.
+//! `latency` (only when asked for) runs WindowAgg with its source paced at half the measured
+//! peak and reports the p50/p99 delay from a window's closing watermark to its result.
 //!
-//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N] [only=job,job,recovery]`
+//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N] [only=job,job,recovery,latency]`
 //! (`bench/compare.sh` runs it interleaved with Apache Flink.)
 
 use std::collections::HashMap;
@@ -432,6 +434,71 @@ fn windowagg_recovery(events: u64) -> (Duration, (u64, u64)) {
     (resumed, sink.sink.result())
 }
 
+/// When each window of WindowAgg can close: the wall time (since the job's start) at which the
+/// source's largest timestamp first reached `end + 1000` (the watermark trails it by 1 s).
+type Closes = Arc<Mutex<HashMap<i64, Duration>>>;
+
+/// Records, for every window result, its delay since its window could close.
+#[derive(Clone)]
+struct LatencySink {
+    start: Instant,
+    closes: Closes,
+    delays_ms: Arc<Mutex<Vec<f64>>>,
+}
+
+impl SinkFunction<(u64, i64, u64, u64)> for LatencySink {
+    fn invoke(&mut self, (_, end, _, _): (u64, i64, u64, u64), _: &mut SinkContext<'_>) -> UserResult {
+        let now = self.start.elapsed();
+        // Windows fired by the end of input never had a closing event: they are not counted.
+        if let Some(closed) = self.closes.lock().map_err(|_| "poisoned")?.get(&end) {
+            self.delays_ms.lock().map_err(|_| "poisoned")?.push((now.saturating_sub(*closed)).as_secs_f64() * 1000.0);
+        }
+        Ok(())
+    }
+}
+
+/// WindowAgg at parallelism 1 with its source paced at `rate` events/s: the p50 and p99 delay
+/// (ms) from the moment a window could close (its closing watermark was due) to its result at
+/// the sink. Watermarks are emitted every 200 ms (Flink's default interval), which is part of
+/// the delay.
+fn windowagg_latency(events: u64, rate: f64) -> (f64, f64) {
+    let start = Instant::now();
+    let closes: Closes = Arc::default();
+    let sink = LatencySink { start, closes: closes.clone(), delays_ms: Arc::default() };
+    let env = StreamExecutionEnvironment::new("windowagg latency");
+    let watermarks = WatermarkStrategy::for_bounded_out_of_orderness(1000)
+        .with_timestamp_assigner(|e: &(u64, i64, u64), _| e.1)
+        .with_auto_watermark_interval(Duration::from_millis(200));
+    let (mut max_ts, mut next_end) = (i64::MIN, 10_000i64);
+    env.from_fn(move |i| {
+        if i.is_multiple_of(256) {
+            let due = Duration::from_secs_f64(i as f64 / rate);
+            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        let event = window_event(i);
+        if event.1 > max_ts {
+            max_ts = event.1;
+            while max_ts >= next_end + 1000 {
+                closes.lock().expect("not poisoned").insert(next_end, start.elapsed());
+                next_end += 10_000;
+            }
+        }
+        (i < events).then_some(event)
+    })
+    .assign_timestamps_and_watermarks(watermarks)
+    .key_by(|e: &(u64, i64, u64)| e.0)
+    .window(TumblingEventTimeWindows::of(10_000))
+    .aggregate_with_process(SumCount, WithEnd)
+    .add_sink(sink.clone());
+    env.execute().expect("windowagg latency job");
+    let mut delays = std::mem::take(&mut *sink.delays_ms.lock().expect("not poisoned"));
+    delays.sort_by(f64::total_cmp);
+    let at = |q: f64| delays[((delays.len() - 1) as f64 * q) as usize];
+    (at(0.5), at(0.99))
+}
+
 fn windowagg_hand(events: u64) -> Outcome {
     let start = Instant::now();
     let mut windows: HashMap<(u64, i64), (u64, u64)> = HashMap::new();
@@ -561,6 +628,18 @@ fn main() {
             resumes.push(resumed.as_secs_f64() * 1000.0);
         }
         println!("windowagg recovery: restore and resume after a failure, median {:.1} ms", median(resumes));
+    }
+    if only.iter().any(|o| o == "latency") {
+        let peak =
+            median((0..runs).map(|_| events as f64 / windowagg_engine(events, 1, None).0.as_secs_f64()).collect());
+        let rate = peak / 2.0;
+        let (p50, p99): (Vec<f64>, Vec<f64>) = (0..runs).map(|_| windowagg_latency(events, rate)).unzip();
+        println!(
+            "windowagg latency at {:.0} events/s (half of the measured peak {peak:.0}): window closing watermark to result, p50 {:.1} ms, p99 {:.1} ms (medians of {runs} runs)",
+            rate,
+            median(p50),
+            median(p99)
+        );
     }
     println!("median of {runs} runs; records/s = words/s (WordCount), events/s (WindowAgg), source longs/s (others)");
     println!(

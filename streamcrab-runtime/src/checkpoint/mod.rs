@@ -18,7 +18,14 @@
 //!
 //! A task that finished (its input ended) takes a final snapshot and stays available for
 //! notifications until the whole job has finished; its final snapshot stands for it in every
-//! later checkpoint.
+//! later checkpoint. When every task has finished, their final snapshots are stored as the final
+//! checkpoint and its completion commits the last transactions (Flink 2's final checkpoint).
+//!
+//! Departures from Flink, on purpose: the barrier leaves a chain at its end, after every
+//! operator of the chain snapshotted (Flink sends it downstream first, then snapshots; since
+//! nothing is emitted while snapshotting, the cut is the same). Unaligned checkpoints are not
+//! built. A stream's element type needs no serde: in-process channels move values; only keys
+//! and state values are serialized.
 
 pub(crate) mod barrier;
 pub mod config;
