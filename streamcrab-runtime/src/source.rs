@@ -87,16 +87,27 @@ fn inject_due_barriers<T, O: Operator<T>>(
     id: OperatorId,
     emitted: u64,
 ) -> Result<(), TaskError> {
-    if let Some(due) = ctx.due_barriers() {
-        for barrier in due {
-            take_checkpoint(ctx, &mut OneInput::new(chain), barrier, position_writer(ctx, id, emitted))?;
-        }
+    if ctx.has_due_barriers() { emit_due_barriers(ctx, chain, id, emitted) } else { Ok(()) }
+}
+
+/// The work of [`inject_due_barriers`] when a barrier is due, out of the record loop.
+#[cold]
+#[inline(never)]
+fn emit_due_barriers<T, O: Operator<T>>(
+    ctx: &mut TaskContext,
+    chain: &mut O,
+    id: OperatorId,
+    emitted: u64,
+) -> Result<(), TaskError> {
+    for barrier in ctx.due_barriers().unwrap_or_default() {
+        take_checkpoint(ctx, &mut OneInput::new(chain), barrier, position_writer(ctx, id, emitted))?;
     }
     Ok(())
 }
 
 /// [`inject_due_barriers`], then hands pending checkpoint notifications to the chain (done every
 /// [`CANCEL_CHECK_EVERY`] records, as it costs a channel poll).
+#[inline]
 fn checkpoint_point<T, O: Operator<T>>(
     ctx: &mut TaskContext,
     chain: &mut O,
@@ -106,6 +117,19 @@ fn checkpoint_point<T, O: Operator<T>>(
     if ctx.checkpointing.is_none() {
         return Ok(());
     }
+    checkpointing_point(ctx, chain, id, emitted)
+}
+
+/// The work of [`checkpoint_point`] when the job checkpoints, kept out of line so that the
+/// source's record loop stays tight.
+#[cold]
+#[inline(never)]
+fn checkpointing_point<T, O: Operator<T>>(
+    ctx: &mut TaskContext,
+    chain: &mut O,
+    id: OperatorId,
+    emitted: u64,
+) -> Result<(), TaskError> {
     inject_due_barriers(ctx, chain, id, emitted)?;
     deliver_notifications(ctx, &mut OneInput::new(chain))
 }
@@ -201,8 +225,8 @@ impl ChainHead<i64> for SequenceSource {
             checkpoint_point(ctx, &mut chain, self.id, emitted)?;
             let block = (total - emitted).min(CANCEL_CHECK_EVERY);
             let from = first.wrapping_add(emitted as i64);
-            for value in from..=from.wrapping_add(block as i64 - 1) {
-                chain.process(StreamRecord::new(value))?;
+            for offset in 0..block as i64 {
+                chain.process(StreamRecord::new(from.wrapping_add(offset)))?;
             }
             emitted += block;
         }

@@ -91,6 +91,12 @@ impl TaskContext {
         self.checkpointing.as_ref().map(|c| c.mode)
     }
 
+    /// Whether a source has barriers to emit: one atomic load.
+    #[inline]
+    pub(crate) fn has_due_barriers(&self) -> bool {
+        self.checkpointing.as_ref().is_some_and(|link| link.triggers.has_newer(link.last_injected))
+    }
+
     /// Barriers a source must emit now, oldest first (cheap when there are none).
     #[inline]
     pub(crate) fn due_barriers(&mut self) -> Option<Vec<CheckpointBarrier>> {
