@@ -245,11 +245,12 @@ fn failed_checkpoints_fail_the_job_only_past_the_tolerated_count() {
 }
 
 /// A job over `RECORDS` events that writes `key:count` lines into `out` exactly once; its
-/// operators have uids so that a savepoint of one version can start another.
-fn savepointable_job(out: &std::path::Path, uid_prefix: &str) -> StreamExecutionEnvironment {
+/// operators have uids so that a savepoint of one version can start another. The source runs
+/// with parallelism 2, the counts and the sink with `keyed_parallelism`.
+fn savepointable_job(out: &std::path::Path, uid_prefix: &str, keyed_parallelism: u32) -> StreamExecutionEnvironment {
     use streamcrab::file_sink::ExactlyOnceFileSink;
     let env = StreamExecutionEnvironment::new("savepoints");
-    env.set_parallelism(2).enable_checkpointing(Duration::from_secs(3600));
+    env.set_parallelism(keyed_parallelism).enable_checkpointing(Duration::from_secs(3600));
     env.set_restart_strategy(RestartStrategy::NoRestart);
     env.from_fn(|i| {
         if (i / 2).is_multiple_of(200) {
@@ -257,6 +258,7 @@ fn savepointable_job(out: &std::path::Path, uid_prefix: &str) -> StreamExecution
         }
         (i < RECORDS).then(|| (format!("k{}", i % 10), 1_u64))
     })
+    .set_parallelism(2)
     .uid(&format!("{uid_prefix}source"))
     .key_by(|(k, _): &(String, u64)| k.clone())
     .reduce(|(k, a), (_, b)| (k, a + b))
@@ -267,6 +269,16 @@ fn savepointable_job(out: &std::path::Path, uid_prefix: &str) -> StreamExecution
     env
 }
 
+/// The lines of one uninterrupted run of [`savepointable_job`].
+fn savepointable_job_output() -> Vec<String> {
+    let mut expected = Vec::new();
+    for k in 0..10 {
+        let n = (0..RECORDS).filter(|i| i % 10 == k).count();
+        expected.extend((1..=n).map(|c| format!("k{k}:{c}")));
+    }
+    expected
+}
+
 /// Flink's savepoints: triggered on a running job, stop-with-savepoint, and a new job started
 /// from it with state matched by uid; the exactly-once output of both runs together is the
 /// output of one uninterrupted run.
@@ -275,7 +287,7 @@ fn a_job_stopped_with_a_savepoint_resumes_from_it_exactly_once() {
     use streamcrab::file_sink::ExactlyOnceFileSink;
     let out = tempfile::tempdir().unwrap();
     let savepoints = tempfile::tempdir().unwrap();
-    let handle = savepointable_job(out.path(), "").execute_async().unwrap();
+    let handle = savepointable_job(out.path(), "", 2).execute_async().unwrap();
     std::thread::sleep(Duration::from_millis(20));
     let first = handle.trigger_savepoint(savepoints.path().join("sp-1")).expect("a savepoint of a running job");
     assert!(first.join("_metadata").exists());
@@ -285,18 +297,11 @@ fn a_job_stopped_with_a_savepoint_resumes_from_it_exactly_once() {
     let before = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap().len() as u64;
     assert!(before < RECORDS, "the job was stopped before its end ({before} lines)");
 
-    let resumed = savepointable_job(out.path(), "");
+    let resumed = savepointable_job(out.path(), "", 2);
     resumed.restore_from_savepoint(&savepoint, false);
     resumed.execute().expect("the job resumes from the savepoint");
     let lines = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap();
-    let mut expected = Vec::new();
-    let mut counts = std::collections::HashMap::new();
-    for i in 0..RECORDS {
-        let n = counts.entry(i % 10).or_insert(0);
-        *n += 1;
-        expected.push(format!("k{}:{n}", i % 10));
-    }
-    assert_same_records(lines, expected, "the two runs together count every record once");
+    assert_same_records(lines, savepointable_job_output(), "the two runs together count every record once");
 }
 
 /// State of an operator the job does not have is an error unless allowed (Flink's
@@ -305,12 +310,12 @@ fn a_job_stopped_with_a_savepoint_resumes_from_it_exactly_once() {
 fn a_savepoint_with_unknown_operators_is_refused_unless_allowed() {
     let out = tempfile::tempdir().unwrap();
     let savepoints = tempfile::tempdir().unwrap();
-    let handle = savepointable_job(out.path(), "").execute_async().unwrap();
+    let handle = savepointable_job(out.path(), "", 2).execute_async().unwrap();
     let savepoint = handle.trigger_savepoint(savepoints.path().join("sp")).unwrap();
     handle.cancel();
     assert!(matches!(handle.join(), Err(JobError::Cancelled)));
 
-    let renamed = savepointable_job(out.path(), "v2-");
+    let renamed = savepointable_job(out.path(), "v2-", 2);
     renamed.restore_from_savepoint(&savepoint, false);
     match renamed.execute() {
         Err(JobError::Restore(CheckpointError::UnknownOperator { uid })) => {
@@ -318,7 +323,7 @@ fn a_savepoint_with_unknown_operators_is_refused_unless_allowed() {
         }
         other => panic!("expected an unknown-operator error, got {other:?}"),
     }
-    let renamed = savepointable_job(tempfile::tempdir().unwrap().path(), "v2-");
+    let renamed = savepointable_job(tempfile::tempdir().unwrap().path(), "v2-", 2);
     renamed.restore_from_savepoint(&savepoint, true);
     renamed.execute().expect("unknown state is skipped when allowed");
 }
@@ -345,7 +350,7 @@ fn savepoint_errors_are_typed() {
 
     std::fs::create_dir_all(dir.path().join("broken")).unwrap();
     std::fs::write(dir.path().join("broken").join("_metadata"), b"SCRB").unwrap();
-    let env = savepointable_job(dir.path(), "");
+    let env = savepointable_job(dir.path(), "", 2);
     env.restore_from_savepoint(dir.path().join("broken"), false);
     match env.execute() {
         Err(JobError::Restore(CheckpointError::Corrupt { path, .. })) => assert!(path.ends_with("broken/_metadata")),
@@ -477,41 +482,14 @@ fn a_user_source_resumes_from_its_operator_state() {
 #[test]
 fn keyed_state_rescales_by_key_group_on_restore() {
     use streamcrab::file_sink::ExactlyOnceFileSink;
-    let job = |out: &std::path::Path, keyed_parallelism: u32| {
-        let env = StreamExecutionEnvironment::new("rescale");
-        env.enable_checkpointing(Duration::from_secs(3600)).set_restart_strategy(RestartStrategy::NoRestart);
-        env.from_fn(|i| {
-            if (i / 2).is_multiple_of(200) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            (i < RECORDS).then(|| (format!("k{}", i % 10), 1_u64))
-        })
-        .set_parallelism(2)
-        .uid("source")
-        .key_by(|(k, _): &(String, u64)| k.clone())
-        .reduce(|(k, a), (_, b)| (k, a + b))
-        .set_parallelism(keyed_parallelism)
-        .uid("counts")
-        .map(|(k, n)| format!("{k}:{n}"))
-        .set_parallelism(keyed_parallelism)
-        .add_two_phase_commit_sink(ExactlyOnceFileSink::new(out))
-        .uid("sink")
-        .set_parallelism(keyed_parallelism);
-        env
-    };
     let out = tempfile::tempdir().unwrap();
     let savepoints = tempfile::tempdir().unwrap();
-    let handle = job(out.path(), 2).execute_async().unwrap();
+    let handle = savepointable_job(out.path(), "", 2).execute_async().unwrap();
     std::thread::sleep(Duration::from_millis(30));
     let stopped = handle.stop_with_savepoint(savepoints.path().join("sp")).unwrap();
-    let rescaled = job(out.path(), 3);
+    let rescaled = savepointable_job(out.path(), "", 3);
     rescaled.restore_from_savepoint(stopped.savepoint().unwrap(), false);
     rescaled.execute().expect("restores with another parallelism");
     let lines = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap();
-    let mut expected = Vec::new();
-    for k in 0..10 {
-        let n = (0..RECORDS).filter(|i| i % 10 == k).count();
-        expected.extend((1..=n).map(|c| format!("k{k}:{c}")));
-    }
-    assert_same_records(lines, expected, "counts continue across the rescale, each record once");
+    assert_same_records(lines, savepointable_job_output(), "counts continue across the rescale, each record once");
 }
