@@ -80,3 +80,32 @@ fn exactly_once_pipeline_equals_builder() {
     got.sort();
     assert_eq!(got, builder_output("exactly_once"));
 }
+
+/// A pipeline that is one chain: its task, built by chain id, runs on its own.
+#[streamcrab::pipeline]
+fn doubled(env: &mut StreamExecutionEnvironment, out: &mut Output<i64>) {
+    *out = Some(env.from_sequence(1, 5).map(|x: i64| x * 2).collect_to_vec());
+}
+
+/// The factory from chain id to task: what another process running this binary would use to
+/// run one chain of a job. The tasks match the compiler's chains; a single-chain job's task runs
+/// to completion on a standalone context.
+#[test]
+fn tasks_are_built_by_chain_id() {
+    let mut out = None;
+    let tasks = DOUBLED.tasks(|env| doubled(env, &mut out)).unwrap();
+    assert_eq!(tasks.len(), DOUBLED.chains as usize);
+    let task = tasks.task(0).expect("chain 0 exists");
+    let mut ctx = streamcrab::task::TaskContext::standalone(tasks.name(0).unwrap(), 0, 1, 128);
+    task(&mut ctx).unwrap();
+    assert_eq!(out.expect("built").values(), vec![2, 4, 6, 8, 10]);
+    assert!(tasks.task(1).is_none());
+
+    let mut words = None;
+    let tasks = pipelines::WORDCOUNT.tasks(|env| pipelines::wordcount(env, &mut words)).unwrap();
+    assert_eq!(tasks.len(), pipelines::WORDCOUNT.chains as usize);
+    for chain in 0..tasks.len() {
+        assert_eq!(tasks.parallelism(chain), Some(1));
+        assert!(tasks.task(chain).is_some());
+    }
+}

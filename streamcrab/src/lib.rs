@@ -73,7 +73,7 @@ pub mod functions {
 
 pub use streamcrab_runtime::{
     checkpoint, data, element, error, exchange, file_sink, input, keygroup, metrics, operator, sink, source, state,
-    testing, timer, two_phase, valve, watermark, window,
+    task, testing, timer, two_phase, valve, watermark, window,
 };
 
 /// The common imports of a job.

@@ -200,7 +200,7 @@ impl StreamExecutionEnvironment {
     }
 
     /// Closes the chains of streams still open and hands the graph over, leaving an empty one.
-    fn take_graph(&self) -> JobGraph {
+    pub(crate) fn take_graph(&self) -> JobGraph {
         self.with(|env| {
             for pending in std::mem::take(&mut env.pending) {
                 if let Some(chain) = pending.upgrade() {

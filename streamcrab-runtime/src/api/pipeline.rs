@@ -4,8 +4,10 @@
 use std::fmt::Write as _;
 
 use super::StreamExecutionEnvironment;
-use crate::error::JobError;
+use crate::error::{ConfigErrors, JobError, TaskError};
 use crate::executor::JobExecutionResult;
+use crate::graph::{JobGraph, PlannedVertex};
+use crate::task::TaskContext;
 
 /// An operator of a compiled pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,11 +90,69 @@ impl PipelineDescriptor {
         out
     }
 
+    /// Builds the job with `build` and hands back its tasks by chain id: what a process running
+    /// the same binary needs to run any one chain of the job (the cluster's task managers).
+    /// Fails if the job is invalid or its chains are not the ones the compiler planned.
+    pub fn tasks(&self, build: impl FnOnce(&mut StreamExecutionEnvironment)) -> Result<PipelineTasks, JobError> {
+        let mut env = StreamExecutionEnvironment::new(self.name);
+        build(&mut env);
+        let graph = env.take_graph();
+        let planned = graph.plan().map_err(|errors| JobError::InvalidJob(ConfigErrors(errors)))?;
+        if planned.len() != self.chains as usize {
+            let what = format!(
+                "pipeline '{}': the compiler planned {} chains, the built job has {} tasks",
+                self.name,
+                self.chains,
+                planned.len()
+            );
+            let source = TaskError::Wiring { what };
+            return Err(JobError::TaskFailed { task: self.name.to_string(), subtask: 0, parallelism: 1, source });
+        }
+        Ok(PipelineTasks { graph, planned })
+    }
+
     /// Builds the job with `build` on a new environment named after the pipeline and runs it.
     pub fn execute(&self, build: impl FnOnce(&mut StreamExecutionEnvironment)) -> Result<JobExecutionResult, JobError> {
         let mut env = StreamExecutionEnvironment::new(self.name);
         build(&mut env);
         env.execute()
+    }
+}
+
+/// One subtask's run of a chain: given the subtask's context (its index, channels, clock), it
+/// runs the fused chain until its input ends.
+pub type ChainTask = Box<dyn FnOnce(&mut TaskContext) -> Result<(), TaskError> + Send>;
+
+/// The tasks of a built pipeline, by chain id (the chain ids of [`PipelineDescriptor`]).
+pub struct PipelineTasks {
+    graph: JobGraph,
+    planned: Vec<PlannedVertex>,
+}
+
+impl PipelineTasks {
+    /// Number of chains.
+    pub fn len(&self) -> usize {
+        self.planned.len()
+    }
+
+    /// Whether the job has no chain.
+    pub fn is_empty(&self) -> bool {
+        self.planned.is_empty()
+    }
+
+    /// The task name of chain `chain` (its operators joined by ` -> `).
+    pub fn name(&self, chain: usize) -> Option<&str> {
+        self.planned.get(chain).map(|v| v.name.as_str())
+    }
+
+    /// The parallelism chain `chain` runs with.
+    pub fn parallelism(&self, chain: usize) -> Option<u32> {
+        self.planned.get(chain).map(|v| v.parallelism)
+    }
+
+    /// A new run of chain `chain`, for one of its subtasks.
+    pub fn task(&self, chain: usize) -> Option<ChainTask> {
+        self.graph.vertices.get(chain)?.body.as_ref().map(|body| body())
     }
 }
 
