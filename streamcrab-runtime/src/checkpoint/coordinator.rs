@@ -226,18 +226,15 @@ impl Coordinator {
     }
 
     /// Keeps the newest `retained` checkpoints. An older one is deleted only once every task has
-    /// processed the completion of a newer one, so no sink transaction it holds is still waiting
-    /// for its commit.
+    /// processed the completion of it or a newer one: then every sink transaction it holds is
+    /// committed, and none still waits for it.
     fn retain(&mut self) {
         let Ok(ids) = self.storage.list() else { return };
         let keep_from = ids.len().saturating_sub(self.config.retained);
         let committed_everywhere = self.notified.iter().copied().min().unwrap_or(0);
-        for id in &ids[..keep_from] {
-            let newer_committed = ids.iter().any(|newer| newer > id && *newer <= committed_everywhere);
-            if newer_committed {
-                // A checkpoint that cannot be deleted now is tried again after the next one.
-                let _ = self.storage.discard(*id);
-            }
+        for id in ids[..keep_from].iter().filter(|id| **id <= committed_everywhere) {
+            // One that cannot be deleted now is tried again after the next completion.
+            let _ = self.storage.discard(*id);
         }
     }
 
@@ -311,15 +308,17 @@ mod tests {
     use crate::checkpoint::MemoryCheckpointStorage;
     use crossbeam_channel::{Receiver, unbounded};
 
-    fn coordinator(
-        config: CheckpointConfig,
-        tasks: usize,
-    ) -> (Coordinator, Vec<Receiver<Notification>>, Arc<TriggerBoard>) {
+    type Parts = (Coordinator, Vec<Receiver<Notification>>, Arc<TriggerBoard>);
+
+    fn coordinator(config: CheckpointConfig, tasks: usize) -> Parts {
+        coordinator_on(config, tasks, Arc::new(MemoryCheckpointStorage::default()))
+    }
+
+    fn coordinator_on(config: CheckpointConfig, tasks: usize, storage: Arc<dyn CheckpointStorage>) -> Parts {
         let triggers = Arc::new(TriggerBoard::default());
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..tasks).map(|_| unbounded()).unzip();
         let names = (0..tasks).map(|i| format!("task {i}")).collect();
-        let c =
-            Coordinator::new(config, Arc::new(MemoryCheckpointStorage::default()), triggers.clone(), senders, names);
+        let c = Coordinator::new(config, storage, triggers.clone(), senders, names);
         (c, receivers, triggers)
     }
 
@@ -363,6 +362,34 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         c.tick(&mut history, 0).unwrap();
         assert_eq!(triggers.newer_than(1).len(), 0, "the minimum pause holds the next trigger back");
+    }
+
+    /// An older checkpoint is deleted only once every task has processed the completion of a
+    /// newer one (its sinks committed what the older one's transactions hold).
+    #[test]
+    fn retention_keeps_a_checkpoint_until_a_newer_completion_was_processed_everywhere() {
+        let storage = Arc::new(MemoryCheckpointStorage::default());
+        let (mut c, _, _) = coordinator_on(fast(1), 2, storage.clone());
+        let mut history = CheckpointHistory::default();
+        let checkpoint = |c: &mut Coordinator, history: &mut CheckpointHistory| {
+            std::thread::sleep(Duration::from_millis(2));
+            c.tick(history, 0).unwrap();
+            let id = history.next_id;
+            c.on_report(history, ack(0, id)).unwrap();
+            c.on_report(history, ack(1, id)).unwrap();
+            id
+        };
+        let first = checkpoint(&mut c, &mut history);
+        let second = checkpoint(&mut c, &mut history);
+        assert_eq!(storage.list().unwrap(), vec![first, second], "no task has processed a completion yet");
+        c.on_report(&mut history, TaskReport::Notified { task: 0, checkpoint: second }).unwrap();
+        let third = checkpoint(&mut c, &mut history);
+        assert_eq!(storage.list().unwrap(), vec![first, second, third], "task 1 has not confirmed");
+        c.on_report(&mut history, TaskReport::Notified { task: 1, checkpoint: second }).unwrap();
+        let fourth = checkpoint(&mut c, &mut history);
+        assert_eq!(storage.list().unwrap(), vec![third, fourth], "everything up to the confirmed one may go");
+        c.retain_after_end();
+        assert_eq!(storage.list().unwrap(), vec![fourth]);
     }
 
     #[test]
