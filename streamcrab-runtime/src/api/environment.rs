@@ -102,6 +102,18 @@ impl StreamExecutionEnvironment {
     /// job restarts from its latest completed checkpoint (by default every second, unlimited:
     /// see [`set_restart_strategy`](Self::set_restart_strategy)), and the collecting sink and
     /// two-phase-commit sinks publish their output exactly once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use streamcrab_runtime::api::StreamExecutionEnvironment;
+    ///
+    /// let env = StreamExecutionEnvironment::new("checkpointed");
+    /// env.enable_checkpointing(Duration::from_millis(10));
+    /// let doubled = env.from_sequence(1, 100).map(|x| x * 2).collect_to_vec();
+    /// let result = env.execute().unwrap();
+    /// assert_eq!(doubled.len(), 100, "committed with the job's final checkpoint");
+    /// assert!(result.completed_checkpoints() >= 1);
+    /// ```
     pub fn enable_checkpointing(&self, interval: std::time::Duration) -> &Self {
         self.set_checkpoint_config(CheckpointConfig::new(interval))
     }
