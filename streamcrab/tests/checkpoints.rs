@@ -34,22 +34,27 @@ fn slow_keys(early_calls: Arc<AtomicU64>) -> impl FnMut(u64) -> Option<(String, 
     }
 }
 
+/// A pass-through map that panics once, at the record numbered `at` (counted over all its
+/// subtasks and runs); `None`: never.
+fn fail_once_at<T>(at: Option<u64>) -> impl FnMut(T) -> T + Clone + Send + 'static {
+    let (failed, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    move |record| {
+        if at == Some(seen.fetch_add(1, Ordering::Relaxed)) && !failed.swap(true, Ordering::SeqCst) {
+            panic!("injected failure");
+        }
+        record
+    }
+}
+
 /// Runs the rolling count per key; the map panics once when it sees record `fail_at` (if any).
 fn rolling_counts(parallelism: u32, fail_at: Option<u64>) -> (Vec<(String, u64)>, JobExecutionResult, u64) {
     let env = StreamExecutionEnvironment::new("rolling counts");
     env.set_parallelism(parallelism);
     env.enable_checkpointing(Duration::from_millis(2)).set_restart_strategy(quick_restarts());
     let calls = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicBool::new(false));
-    let seen = Arc::new(AtomicU64::new(0));
     let out = env
         .from_fn(slow_keys(calls.clone()))
-        .map(move |record: (String, u64)| {
-            if fail_at == Some(seen.fetch_add(1, Ordering::Relaxed)) && !failed.swap(true, Ordering::SeqCst) {
-                panic!("injected failure");
-            }
-            record
-        })
+        .map(fail_once_at(fail_at))
         .key_by(|(k, _): &(String, u64)| k.clone())
         .reduce(|(k, a), (_, b)| (k, a + b))
         .collect_to_vec();
@@ -179,17 +184,8 @@ fn a_corrupt_newest_checkpoint_is_skipped_on_recovery() {
 }
 
 fn checkpoint_ids(dir: &std::path::Path) -> Vec<u64> {
-    let mut ids: Vec<u64> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.path().join("_metadata").exists())
-                .filter_map(|e| e.file_name().to_str()?.strip_prefix("chk-")?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort_unstable();
-    ids
+    use streamcrab::checkpoint::CheckpointStorage;
+    streamcrab::checkpoint::FileCheckpointStorage::new(dir).list().unwrap()
 }
 
 /// A failing checkpoint storage for the tolerable-failure count.
@@ -379,20 +375,13 @@ fn two_input_and_union_operators_align_barriers() {
         let env = StreamExecutionEnvironment::new("two inputs");
         env.set_parallelism(2);
         env.enable_checkpointing(Duration::from_millis(2)).set_restart_strategy(quick_restarts());
-        let failed = Arc::new(AtomicBool::new(!fail));
-        let seen = Arc::new(AtomicU64::new(0));
         let first = env.from_fn(slow_keys(Arc::new(AtomicU64::new(0))));
         let second = env.from_fn(slow_keys(Arc::new(AtomicU64::new(0))));
         let third = env.from_fn(slow_keys(Arc::new(AtomicU64::new(0))));
         let out = first
             .connect(second.union(third).rebalance())
             .map(Tag)
-            .map(move |record| {
-                if seen.fetch_add(1, Ordering::Relaxed) == RECORDS && !failed.swap(true, Ordering::SeqCst) {
-                    panic!("injected failure behind the two-input operator");
-                }
-                record
-            })
+            .map(fail_once_at(fail.then_some(RECORDS)))
             .key_by(|(k, _): &(String, u64)| k.clone())
             .reduce(|(k, a), (_, b)| (k, a + b))
             .collect_to_vec();
@@ -453,16 +442,9 @@ fn a_user_source_resumes_from_its_operator_state() {
     let run = |fail: bool| {
         let env = StreamExecutionEnvironment::new("user source");
         env.enable_checkpointing(Duration::from_millis(2)).set_restart_strategy(quick_restarts());
-        let failed = Arc::new(AtomicBool::new(!fail));
-        let seen = Arc::new(AtomicU64::new(0));
         let out = env
             .add_source(Counter::default())
-            .map(move |record: (String, u64)| {
-                if seen.fetch_add(1, Ordering::Relaxed) == RECORDS * 3 / 4 && !failed.swap(true, Ordering::SeqCst) {
-                    panic!("injected failure");
-                }
-                record
-            })
+            .map(fail_once_at(fail.then_some(RECORDS * 3 / 4)))
             .key_by(|(k, _): &(String, u64)| k.clone())
             .reduce(|(k, a), (_, b)| (k, a + b))
             .collect_to_vec();
@@ -505,16 +487,9 @@ fn concurrent_checkpoints_stay_exactly_once() {
         let mut config = CheckpointConfig::new(Duration::from_millis(1));
         config.max_concurrent = 3;
         env.set_checkpoint_config(config).set_restart_strategy(quick_restarts());
-        let failed = Arc::new(AtomicBool::new(!fail));
-        let seen = Arc::new(AtomicU64::new(0));
         let out = env
             .from_fn(slow_keys(Arc::new(AtomicU64::new(0))))
-            .map(move |record: (String, u64)| {
-                if seen.fetch_add(1, Ordering::Relaxed) == RECORDS * 3 / 4 && !failed.swap(true, Ordering::SeqCst) {
-                    panic!("injected failure");
-                }
-                record
-            })
+            .map(fail_once_at(fail.then_some(RECORDS * 3 / 4)))
             .key_by(|(k, _): &(String, u64)| k.clone())
             .reduce(|(k, a), (_, b)| (k, a + b))
             .collect_to_vec();

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use super::side_output::SideOutputs;
 use super::{Operator, OperatorId, OutputTag, Stage, forward_checkpoint};
 use crate::checkpoint::TaskSnapshot;
-use crate::checkpoint::keyed_state::{restore_keyed, snapshot_keyed_operator};
+use crate::checkpoint::keyed_state::{open_keyed, snapshot_keyed};
 use crate::clock::Clock;
 use crate::context::RuntimeContext;
 use crate::data::Key;
@@ -418,13 +418,8 @@ where
     fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
-        self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
-        if let Some(restored) = ctx.restored_state(self.id) {
-            let timers = (&mut self.timers, &mut self.processing_timers);
-            let state = restore_keyed(&restored, &mut self.backend, timers.0, timers.1);
-            state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
-            self.operator_state.restore(restored.lists);
-        }
+        let timers = (&mut self.timers, &mut self.processing_timers);
+        self.backend = open_keyed(ctx, self.id, &self.name, timers, Some(&mut self.operator_state))?;
         self.clock = ctx.clock();
         self.side = SideOutputs::open(self.id, ctx)?;
         enter_operator(self.id);
@@ -487,7 +482,7 @@ where
 
     fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
         let timers = (&self.timers, &self.processing_timers);
-        snapshot_keyed_operator(&self.name, snapshot.of(self.id), &self.backend, timers, &self.operator_state)?;
+        snapshot_keyed(snapshot, self.id, &self.name, &self.backend, timers, Some(&self.operator_state))?;
         self.side.barrier(barrier)?;
         self.next.snapshot_state(barrier, snapshot)
     }

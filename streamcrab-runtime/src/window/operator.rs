@@ -13,7 +13,7 @@ use super::contents::{ProcessWindowContext, WindowContents};
 use super::merging::{Merge, MergingWindowSet};
 use super::{Window, WindowAssigner};
 use crate::checkpoint::TaskSnapshot;
-use crate::checkpoint::keyed_state::{restore_keyed, snapshot_keyed};
+use crate::checkpoint::keyed_state::{open_keyed, snapshot_keyed};
 use crate::data::{Data, Key};
 use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::TaskError;
@@ -741,12 +741,8 @@ where
     fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
-        self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
-        if let Some(restored) = ctx.restored_state(self.id) {
-            let timers = (&mut self.timers, &mut self.processing_timers);
-            let state = restore_keyed(&restored, &mut self.backend, timers.0, timers.1);
-            state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
-        }
+        let timers = (&mut self.timers, &mut self.processing_timers);
+        self.backend = open_keyed(ctx, self.id, &self.name, timers, None)?;
         let registry = self.backend.registry();
         let slots = (|| {
             Ok::<_, crate::error::StateError>(Slots {
@@ -825,8 +821,8 @@ where
     }
 
     fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
-        let state = snapshot_keyed(snapshot.of(self.id), &self.backend, &self.timers, &self.processing_timers);
-        state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        let timers = (&self.timers, &self.processing_timers);
+        snapshot_keyed(snapshot, self.id, &self.name, &self.backend, timers, None)?;
         self.side.barrier(barrier)?;
         self.next.snapshot_state(barrier, snapshot)
     }
