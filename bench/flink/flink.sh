@@ -5,6 +5,7 @@
 #
 #   bench/flink/flink.sh install                 # venv + wheel (once) and javac
 #   bench/flink/flink.sh run WindowAgg 15000000 2  # job, n, parallelism
+#   bench/flink/flink.sh run WindowAggKeys 10000000 1 rocksdb 10000000  # ... state backend, keys
 #
 # `run` prints the job's RESULT line and a PROC line (process wall, user and system CPU seconds,
 # peak RSS in MiB, from /usr/bin/time). Needs python3 (venv, pip) and a JDK 17 (java, javac).
@@ -36,16 +37,16 @@ case "${1:-}" in
     javac -nowarn -encoding UTF-8 --release 17 -cp "$FLINK_LIB/*" -d "$CLASSES" "$HERE"/src/*.java
     ;;
   run)
-    job="$2"; n="$3"; parallelism="${4:-1}"
+    job="$2"; n="$3"; parallelism="${4:-1}"; backend="${5:-hashmap}"; keys="${6:-10000000}"
     times="$(mktemp)"
     /usr/bin/time -o "$times" -f "PROC wall_s=%e user_s=%U sys_s=%S maxrss_kib=%M" \
       java -Xms2g -Xmx2g -XX:+UseG1GC "${OPENS[@]}" -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
-      -cp "$CLASSES:$FLINK_LIB/*" Jobs "$job" "$n" "$parallelism" | grep '^RESULT'
+      -cp "$CLASSES:$FLINK_LIB/*" Jobs "$job" "$n" "$parallelism" "$backend" "$keys" | grep '^RESULT'
     cat "$times"
     rm -f "$times"
     ;;
   *)
-    echo "usage: $0 install | run <WordCount|WindowAgg|MapFilter> <n> [parallelism]" >&2
+    echo "usage: $0 install | run <WordCount|WindowAgg|WindowAggKeys|MapFilter> <n> [parallelism] [hashmap|rocksdb] [keys]" >&2
     exit 2
     ;;
 esac

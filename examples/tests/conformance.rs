@@ -3,12 +3,24 @@
 
 use std::path::Path;
 
-use streamcrab_examples::conformance::{Outcome, run_dir, summary};
+use streamcrab::state::StateBackend;
+use streamcrab_examples::conformance::{Outcome, run_dir_on, summary};
 
 #[test]
 fn all_flink_conformance_cases_pass() {
+    all_cases_pass_on(StateBackend::Heap);
+}
+
+/// The event-time cases (windows, timers, keyed state) again with state in RocksDB.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn all_flink_conformance_cases_pass_on_rocksdb() {
+    all_cases_pass_on(StateBackend::RocksDb(Default::default()));
+}
+
+fn all_cases_pass_on(backend: StateBackend) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/cases");
-    let results = run_dir(&dir).expect("read the cases");
+    let results = run_dir_on(&dir, &backend).expect("read the cases");
     assert!(results.len() >= 27, "cases missing from {}", dir.display());
     for result in &results {
         println!("{result}");

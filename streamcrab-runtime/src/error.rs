@@ -107,6 +107,29 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
+/// A stored state value that does not decode as the state's declared type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state '{name}' of operator uid '{operator_uid}' could not be read: {reason} (did its type change?)")]
+pub struct UnreadableState {
+    /// The state name.
+    pub name: String,
+    /// The uid of the operator that owns it.
+    pub operator_uid: String,
+    /// What the decoder reported.
+    pub reason: String,
+}
+
+impl StateError {
+    /// The error for state `name` of operator `operator_uid` whose value failed to decode.
+    pub fn unreadable(name: &str, operator_uid: &str, reason: String) -> Self {
+        Self::Deserialize(Box::new(UnreadableState {
+            name: name.to_string(),
+            operator_uid: operator_uid.to_string(),
+            reason,
+        }))
+    }
+}
+
 /// A misuse of the state API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
@@ -137,6 +160,25 @@ pub enum StateError {
         name: String,
         /// What the decoder reported.
         reason: String,
+    },
+    /// A stored state value could not be decoded: its type changed since it was written.
+    #[error("{0}")]
+    Deserialize(Box<UnreadableState>),
+    /// The state backend itself failed (RocksDB reported an error, a file could not be copied).
+    #[error("state backend of operator uid '{operator_uid}': {reason}")]
+    Backend {
+        /// The uid of the operator whose backend failed.
+        operator_uid: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Restored keyed state was written by another kind of backend.
+    #[error("keyed state written by the {found} backend cannot be restored into the {expected} backend")]
+    BackendMismatch {
+        /// The backend of this run.
+        expected: &'static str,
+        /// The backend the snapshot came from.
+        found: &'static str,
     },
     /// Keyed state outside a keyed context.
     #[error("keyed state '{name}' is only available on a keyed stream (after key_by)")]

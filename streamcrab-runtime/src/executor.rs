@@ -244,6 +244,7 @@ impl Master {
         let operator_names: Arc<[String]> = graph.operators.iter().map(|o| o.name.clone()).collect();
         let operator_uids: Arc<[String]> = graph.operator_uids().into();
         let checkpointing = graph.recovery.checkpointing.clone();
+        let shared_state_dir: Option<Arc<std::path::Path>> = storage.shared_dir().map(Into::into);
         let triggers = Arc::new(TriggerBoard::default());
         let (report_tx, mut report_rx) = unbounded();
         let mut notifiers = Vec::new();
@@ -281,6 +282,8 @@ impl Master {
                     operator_uids: operator_uids.clone(),
                     restored: restored.clone(),
                     checkpointing: link,
+                    state_backend: graph.state_backend.clone(),
+                    shared_state_dir: shared_state_dir.clone(),
                 });
             }
             contexts.push(subtasks);

@@ -115,6 +115,8 @@ pub(crate) struct JobGraph {
     pub(crate) errors: Vec<ConfigError>,
     pub(crate) default_max_parallelism: Option<u32>,
     pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// Where keyed operators keep their state.
+    pub(crate) state_backend: std::sync::Arc<crate::state::StateBackend>,
     pub(crate) recovery: Recovery,
 }
 
@@ -146,6 +148,7 @@ impl JobGraph {
             errors: Vec::new(),
             default_max_parallelism: None,
             clock: std::sync::Arc::new(crate::clock::SystemClock),
+            state_backend: std::sync::Arc::default(),
             recovery: Recovery::default(),
         }
     }

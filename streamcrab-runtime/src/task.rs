@@ -21,6 +21,7 @@ use crate::graph::EdgeId;
 use crate::keygroup::KeyGroupRange;
 use crate::operator::OperatorId;
 use crate::operator::side_output::ErasedSideOutput;
+use crate::state::StateBackend;
 
 thread_local! {
     static CURRENT_OPERATOR: Cell<u32> = const { Cell::new(u32::MAX) };
@@ -98,6 +99,10 @@ pub struct TaskContext {
     pub(crate) restored: Option<Arc<RestoredJob>>,
     /// The task's link to the checkpoint coordinator, if the job checkpoints.
     pub(crate) checkpointing: Option<TaskCheckpointing>,
+    /// The kind of keyed-state backend the job's operators use.
+    pub(crate) state_backend: Arc<StateBackend>,
+    /// The checkpoint storage's folder for files shared between checkpoints, if it has one.
+    pub(crate) shared_state_dir: Option<Arc<std::path::Path>>,
 }
 
 impl TaskContext {
@@ -119,7 +124,19 @@ impl TaskContext {
             operator_uids: Arc::from(Vec::new()),
             restored: None,
             checkpointing: None,
+            state_backend: Arc::new(StateBackend::Heap),
+            shared_state_dir: None,
         }
+    }
+
+    /// The kind of keyed-state backend of the job.
+    pub fn state_backend(&self) -> &StateBackend {
+        &self.state_backend
+    }
+
+    /// The checkpoint storage's folder for files shared between checkpoints, if it has one.
+    pub fn shared_state_dir(&self) -> Option<&std::path::Path> {
+        self.shared_state_dir.as_deref()
     }
 
     /// The restored state of operator `id` for this subtask (its key groups, its share of

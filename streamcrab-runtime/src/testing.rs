@@ -126,6 +126,12 @@ impl<In: 'static, Out: 'static, Op: Operator<In>> OneInputHarness<In, Out, Op> {
         self
     }
 
+    /// Keeps keyed state in `backend` (default: the heap). Call before the first element.
+    pub fn with_state_backend(mut self, backend: crate::state::StateBackend) -> Self {
+        self.ctx.state_backend = Arc::new(backend);
+        self
+    }
+
     /// Collects the side output `tag`. Call before the first element.
     pub fn with_side_output<S: Clone + Send + 'static>(mut self, tag: &OutputTag<S>) -> Self {
         let records: Arc<Mutex<Vec<StreamElement<S>>>> = Arc::new(Mutex::new(Vec::new()));
@@ -279,6 +285,11 @@ impl<In: Data, Out: Data, Op: Operator<In>> KeyedOneInputHarness<In, Out, Op> {
     /// Collects the side output `tag`. Call before the first element.
     pub fn with_side_output<S: Clone + Send + 'static>(self, tag: &OutputTag<S>) -> Self {
         Self { inner: self.inner.with_side_output(tag) }
+    }
+
+    /// Keeps keyed state in `backend` (default: the heap). Call before the first element.
+    pub fn with_state_backend(self, backend: crate::state::StateBackend) -> Self {
+        Self { inner: self.inner.with_state_backend(backend) }
     }
 }
 

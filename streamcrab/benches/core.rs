@@ -13,7 +13,11 @@
 //! `latency` (only when asked for) runs WindowAgg with its source paced at half the measured
 //! peak and reports the p50/p99 delay from a window's closing watermark to its result.
 //!
-//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [runs=N] [only=job,job,recovery,latency]`
+//! `bigstate` (only when asked for) is WindowAgg with 10 million distinct keys
+//! (`key(i) = mix64(i mod keys)`, as `bench/flink`'s `WindowAggKeys`), on the heap and, with the
+//! `rocksdb` feature, on RocksDB with a checkpoint every 10 s into file storage (incremental).
+//!
+//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [keys=N] [runs=N] [only=job,job,recovery,latency,bigstate]`
 //! (`bench/compare.sh` runs it interleaved with Apache Flink.)
 
 use std::collections::HashMap;
@@ -24,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use streamcrab::checkpoint::RestartStrategy;
 use streamcrab::prelude::*;
+use streamcrab::state::StateBackend;
 use streamcrab::watermark::WatermarkStrategy;
 use streamcrab::window::{ProcessWindowContext, ProcessWindowFunction, TumblingEventTimeWindows};
 
@@ -361,15 +366,24 @@ impl ProcessWindowFunction<u64, (u64, u64), (u64, i64, u64, u64)> for WithEnd {
 }
 
 fn windowagg_engine(events: u64, parallelism: u32, checkpoints: Option<Duration>) -> Outcome {
-    let sink = ChecksumSink::new();
     let env = StreamExecutionEnvironment::new("windowagg");
     env.set_parallelism(parallelism);
     if let Some(interval) = checkpoints {
         env.enable_checkpointing(interval);
     }
+    windowagg_on(&env, events, window_event)
+}
+
+/// Runs WindowAgg over `events` events made by `event` on `env`.
+fn windowagg_on(
+    env: &StreamExecutionEnvironment,
+    events: u64,
+    event: impl Fn(u64) -> (u64, i64, u64) + Clone + Send + 'static,
+) -> Outcome {
+    let sink = ChecksumSink::new();
     let watermarks =
         WatermarkStrategy::for_bounded_out_of_orderness(1000).with_timestamp_assigner(|e: &(u64, i64, u64), _| e.1);
-    env.from_fn(move |i| (i < events).then(|| window_event(i)))
+    env.from_fn(move |i| (i < events).then(|| event(i)))
         .assign_timestamps_and_watermarks(watermarks)
         .key_by(|e: &(u64, i64, u64)| e.0)
         .window(TumblingEventTimeWindows::of(10_000))
@@ -499,11 +513,34 @@ fn windowagg_latency(events: u64, rate: f64) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// WindowAgg's event `i` with `keys` distinct keys instead of 10,000.
+fn many_keys_event(i: u64, keys: u64) -> (u64, i64, u64) {
+    let (_, ts, value) = window_event(i);
+    (mix64(i % keys), ts, value)
+}
+
+/// WindowAgg over `keys` distinct keys with keyed state in `backend`; with a checkpoint
+/// interval, checkpoints go to a temporary folder (incremental ones on RocksDB).
+fn bigstate_engine(events: u64, keys: u64, backend: StateBackend, checkpoints: Option<Duration>) -> Outcome {
+    let env = StreamExecutionEnvironment::new("bigstate");
+    let storage = tempfile::tempdir().expect("a checkpoint folder");
+    env.set_parallelism(1).set_state_backend(backend);
+    if let Some(interval) = checkpoints {
+        env.enable_checkpointing(interval).set_checkpoint_dir(storage.path());
+    }
+    windowagg_on(&env, events, move |i| many_keys_event(i, keys))
+}
+
 fn windowagg_hand(events: u64) -> Outcome {
+    windowagg_hand_of(events, window_event)
+}
+
+/// The hand-written loop of WindowAgg over `events` events made by `event`.
+fn windowagg_hand_of(events: u64, event: impl Fn(u64) -> (u64, i64, u64)) -> Outcome {
     let start = Instant::now();
     let mut windows: HashMap<(u64, i64), (u64, u64)> = HashMap::new();
     for i in 0..events {
-        let (key, ts, value) = window_event(i);
+        let (key, ts, value) = event(i);
         let acc = windows.entry((key, ts.div_euclid(10_000) * 10_000 + 10_000)).or_default();
         acc.0 += value;
         acc.1 += 1;
@@ -563,6 +600,7 @@ const SECOND: Duration = Duration::from_secs(1);
 
 fn main() {
     let (mut lines, mut longs, mut events, mut runs) = (2_000_000u64, 300_000_000u64, 15_000_000u64, 5usize);
+    let (mut keys, mut big_events) = (10_000_000u64, 10_000_000u64);
     let mut only: Vec<String> = Vec::new();
     for arg in std::env::args().skip(1) {
         match arg.split_once('=') {
@@ -570,11 +608,14 @@ fn main() {
             Some(("longs", v)) => longs = v.parse().expect("longs=N"),
             Some(("runs", v)) => runs = v.parse().expect("runs=N"),
             Some(("events", v)) => events = v.parse().expect("events=N"),
+            Some(("keys", v)) => keys = v.parse().expect("keys=N"),
+            Some(("bigevents", v)) => big_events = v.parse().expect("bigevents=N"),
             Some(("only", v)) => only = v.split(',').map(str::to_string).collect(),
             _ => {} // cargo bench passes `--bench`
         }
     }
-    let configs: Vec<(&str, &str, u64, Job)> = vec![
+    #[allow(unused_mut)]
+    let mut configs: Vec<(&str, &str, u64, Job)> = vec![
         ("wordcount", "hand-written loop", lines, Box::new(move || wordcount_hand(lines))),
         ("wordcount", "builder p=1", lines, Box::new(move || wordcount_engine(lines, 1))),
         ("wordcount", "builder p=2", lines, Box::new(move || wordcount_engine(lines, 2))),
@@ -592,8 +633,39 @@ fn main() {
         ("chain5", "hand-written loop", longs, Box::new(move || chain5_hand(longs))),
         ("chain5", "builder p=1", longs, Box::new(move || chain5_builder(longs))),
         ("chain5", "dataflow! p=1", longs, Box::new(move || chain5_pipeline(longs))),
+        (
+            "bigstate",
+            "hand-written loop",
+            big_events,
+            Box::new(move || windowagg_hand_of(big_events, move |i| many_keys_event(i, keys))),
+        ),
+        (
+            "bigstate",
+            "heap p=1",
+            big_events,
+            Box::new(move || bigstate_engine(big_events, keys, StateBackend::Heap, None)),
+        ),
     ];
-    let configs: Vec<_> = configs.into_iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.0)).collect();
+    #[cfg(feature = "rocksdb")]
+    {
+        let rocksdb = || StateBackend::RocksDb(streamcrab::state::rocksdb::RocksDbOptions::default());
+        let every_10s = Some(Duration::from_secs(10));
+        configs.push((
+            "bigstate",
+            "rocksdb p=1",
+            big_events,
+            Box::new(move || bigstate_engine(big_events, keys, rocksdb(), None)),
+        ));
+        configs.push((
+            "bigstate",
+            "rocksdb p=1 checkpoint 10s",
+            big_events,
+            Box::new(move || bigstate_engine(big_events, keys, rocksdb(), every_10s)),
+        ));
+    }
+    // The big-state job takes minutes: it runs only when asked for.
+    let wanted = |job: &str| if only.is_empty() { job != "bigstate" } else { only.iter().any(|o| o == job) };
+    let configs: Vec<_> = configs.into_iter().filter(|c| wanted(c.0)).collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut rss: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];

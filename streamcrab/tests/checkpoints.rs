@@ -1,6 +1,9 @@
 //! Exactly-once checkpoints through the public API (Flink's F3, SEMANTICS.md section 6): after a
 //! failure the job restarts from its latest completed checkpoint, sources replay from their
 //! checkpointed positions, and every record affects state and the exactly-once sinks once.
+//! The tests with keyed state run on every state backend (`heap::` and `rocksdb::`).
+
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,6 +11,7 @@ use std::time::Duration;
 
 use streamcrab::checkpoint::{CheckpointConfig, CheckpointError, CheckpointingMode, RestartStrategy};
 use streamcrab::prelude::*;
+use streamcrab::state::StateBackend;
 
 const RECORDS: u64 = 40_000;
 
@@ -47,9 +51,13 @@ fn fail_once_at<T>(at: Option<u64>) -> impl FnMut(T) -> T + Clone + Send + 'stat
 }
 
 /// Runs the rolling count per key; the map panics once when it sees record `fail_at` (if any).
-fn rolling_counts(parallelism: u32, fail_at: Option<u64>) -> (Vec<(String, u64)>, JobExecutionResult, u64) {
+fn rolling_counts(
+    backend: &StateBackend,
+    parallelism: u32,
+    fail_at: Option<u64>,
+) -> (Vec<(String, u64)>, JobExecutionResult, u64) {
     let env = StreamExecutionEnvironment::new("rolling counts");
-    env.set_parallelism(parallelism);
+    env.set_parallelism(parallelism).set_state_backend(backend.clone());
     env.enable_checkpointing(Duration::from_millis(2)).set_restart_strategy(quick_restarts());
     let calls = Arc::new(AtomicU64::new(0));
     let out = env
@@ -77,12 +85,19 @@ fn assert_same_records<T: Ord + std::fmt::Debug>(actual: Vec<T>, expected: Vec<T
     }
 }
 
-#[test]
-fn keyed_state_is_restored_and_the_sink_sees_every_record_once() {
-    let (expected, clean, _) = rolling_counts(2, None);
+support::on_every_backend!(
+    keyed_state_is_restored_and_the_sink_sees_every_record_once,
+    a_corrupt_newest_checkpoint_is_skipped_on_recovery,
+    a_job_stopped_with_a_savepoint_resumes_from_it_exactly_once,
+    keyed_state_rescales_by_key_group_on_restore,
+    concurrent_checkpoints_stay_exactly_once,
+);
+
+fn keyed_state_is_restored_and_the_sink_sees_every_record_once(backend: StateBackend) {
+    let (expected, clean, _) = rolling_counts(&backend, 2, None);
     assert_eq!(expected.len() as u64, RECORDS);
     assert_eq!(clean.restarts(), 0);
-    let (recovered, result, early_calls) = rolling_counts(2, Some(RECORDS * 3 / 4));
+    let (recovered, result, early_calls) = rolling_counts(&backend, 2, Some(RECORDS * 3 / 4));
     assert_eq!(result.restarts(), 1);
     assert_same_records(recovered, expected, "nothing lost, nothing duplicated");
     assert!(result.completed_checkpoints() >= 2, "a checkpoint before the failure and the final one");
@@ -129,11 +144,11 @@ fn at_least_once_mode_loses_nothing() {
 /// the final counts are exact and nothing is lost; the output the sink had already committed
 /// for the damaged checkpoint is produced again (falling back past a committed checkpoint
 /// cannot be exactly-once for any external system).
-#[test]
-fn a_corrupt_newest_checkpoint_is_skipped_on_recovery() {
+fn a_corrupt_newest_checkpoint_is_skipped_on_recovery(backend: StateBackend) {
     let dir = tempfile::tempdir().unwrap();
     let checkpoints = dir.path().to_path_buf();
     let env = StreamExecutionEnvironment::new("corrupt checkpoint");
+    env.set_state_backend(backend.clone());
     let mut config = CheckpointConfig::new(Duration::from_millis(2));
     config.retained = 3;
     env.set_checkpoint_config(config).set_restart_strategy(quick_restarts()).set_checkpoint_dir(&checkpoints);
@@ -165,7 +180,7 @@ fn a_corrupt_newest_checkpoint_is_skipped_on_recovery() {
     let result = env.execute().expect("recovers from the previous checkpoint");
     assert!(corrupted.load(Ordering::SeqCst));
     assert_eq!(result.restarts(), 1);
-    let (expected, _, _) = rolling_counts(1, None);
+    let (expected, _, _) = rolling_counts(&backend, 1, None);
     let mut distinct = out.values();
     distinct.sort();
     distinct.dedup();
@@ -244,8 +259,18 @@ fn failed_checkpoints_fail_the_job_only_past_the_tolerated_count() {
 /// operators have uids so that a savepoint of one version can start another. The source runs
 /// with parallelism 2, the counts and the sink with `keyed_parallelism`.
 fn savepointable_job(out: &std::path::Path, uid_prefix: &str, keyed_parallelism: u32) -> StreamExecutionEnvironment {
+    savepointable_job_on(&StateBackend::Heap, out, uid_prefix, keyed_parallelism)
+}
+
+fn savepointable_job_on(
+    backend: &StateBackend,
+    out: &std::path::Path,
+    uid_prefix: &str,
+    keyed_parallelism: u32,
+) -> StreamExecutionEnvironment {
     use streamcrab::file_sink::ExactlyOnceFileSink;
     let env = StreamExecutionEnvironment::new("savepoints");
+    env.set_state_backend(backend.clone());
     env.set_parallelism(keyed_parallelism).enable_checkpointing(Duration::from_secs(3600));
     env.set_restart_strategy(RestartStrategy::NoRestart);
     env.from_fn(|i| {
@@ -278,12 +303,11 @@ fn savepointable_job_output() -> Vec<String> {
 /// Flink's savepoints: triggered on a running job, stop-with-savepoint, and a new job started
 /// from it with state matched by uid; the exactly-once output of both runs together is the
 /// output of one uninterrupted run.
-#[test]
-fn a_job_stopped_with_a_savepoint_resumes_from_it_exactly_once() {
+fn a_job_stopped_with_a_savepoint_resumes_from_it_exactly_once(backend: StateBackend) {
     use streamcrab::file_sink::ExactlyOnceFileSink;
     let out = tempfile::tempdir().unwrap();
     let savepoints = tempfile::tempdir().unwrap();
-    let handle = savepointable_job(out.path(), "", 2).execute_async().unwrap();
+    let handle = savepointable_job_on(&backend, out.path(), "", 2).execute_async().unwrap();
     std::thread::sleep(Duration::from_millis(20));
     let first = handle.trigger_savepoint(savepoints.path().join("sp-1")).expect("a savepoint of a running job");
     assert!(first.join("_metadata").exists());
@@ -293,7 +317,7 @@ fn a_job_stopped_with_a_savepoint_resumes_from_it_exactly_once() {
     let before = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap().len() as u64;
     assert!(before < RECORDS, "the job was stopped before its end ({before} lines)");
 
-    let resumed = savepointable_job(out.path(), "", 2);
+    let resumed = savepointable_job_on(&backend, out.path(), "", 2);
     resumed.restore_from_savepoint(&savepoint, false);
     resumed.execute().expect("the job resumes from the savepoint");
     let lines = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap();
@@ -461,15 +485,14 @@ fn a_user_source_resumes_from_its_operator_state() {
 /// Key groups are the unit of restore (SEMANTICS.md 2.3): a savepoint taken with the keyed
 /// operator at parallelism 2 restores into parallelism 3, each new subtask taking the key groups
 /// it now owns from whichever old subtask wrote them.
-#[test]
-fn keyed_state_rescales_by_key_group_on_restore() {
+fn keyed_state_rescales_by_key_group_on_restore(backend: StateBackend) {
     use streamcrab::file_sink::ExactlyOnceFileSink;
     let out = tempfile::tempdir().unwrap();
     let savepoints = tempfile::tempdir().unwrap();
-    let handle = savepointable_job(out.path(), "", 2).execute_async().unwrap();
+    let handle = savepointable_job_on(&backend, out.path(), "", 2).execute_async().unwrap();
     std::thread::sleep(Duration::from_millis(30));
     let stopped = handle.stop_with_savepoint(savepoints.path().join("sp")).unwrap();
-    let rescaled = savepointable_job(out.path(), "", 3);
+    let rescaled = savepointable_job_on(&backend, out.path(), "", 3);
     rescaled.restore_from_savepoint(stopped.savepoint().unwrap(), false);
     rescaled.execute().expect("restores with another parallelism");
     let lines = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap();
@@ -479,11 +502,10 @@ fn keyed_state_rescales_by_key_group_on_restore() {
 /// Several checkpoints in flight at once (`max_concurrent`): sources emit every due barrier in
 /// order, a completed checkpoint subsumes older ones still in flight, and a restore is still
 /// exactly-once.
-#[test]
-fn concurrent_checkpoints_stay_exactly_once() {
+fn concurrent_checkpoints_stay_exactly_once(backend: StateBackend) {
     let run = |fail: bool| {
         let env = StreamExecutionEnvironment::new("concurrent checkpoints");
-        env.set_parallelism(2);
+        env.set_parallelism(2).set_state_backend(backend.clone());
         let mut config = CheckpointConfig::new(Duration::from_millis(1));
         config.max_concurrent = 3;
         env.set_checkpoint_config(config).set_restart_strategy(quick_restarts());

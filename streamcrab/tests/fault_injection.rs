@@ -4,7 +4,12 @@
 //! and the committed output of the exactly-once file sink must equal the failure-free run's:
 //! nothing lost, nothing duplicated (Flink's guarantee, SEMANTICS.md 6.1 and 6.4).
 //!
-//! `STREAMCRAB_FAULT_RUNS` sets the number of seeded runs per job (default 17, 51 in all).
+//! Checkpoints go to file storage (so RocksDB's are incremental); every job runs on each state
+//! backend (`heap::` and `rocksdb::`) and must commit what the failure-free heap run commits.
+//!
+//! `STREAMCRAB_FAULT_RUNS` sets the number of seeded runs per job (default 17, 51 per backend).
+
+mod support;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -13,7 +18,7 @@ use std::time::Duration;
 use streamcrab::checkpoint::RestartStrategy;
 use streamcrab::file_sink::{ExactlyOnceFileSink, FileTransaction};
 use streamcrab::prelude::*;
-use streamcrab::state::MapState;
+use streamcrab::state::{MapState, StateBackend};
 use streamcrab::two_phase::TwoPhaseCommitSink;
 use streamcrab::watermark::{BoundedOutOfOrderness, FnTimestamps, WatermarkStrategy};
 use streamcrab::window::TumblingEventTimeWindows;
@@ -159,10 +164,11 @@ fn event_time() -> EventTime {
 }
 
 /// Runs `job` into `dir` under `fault`; returns the committed lines (sorted) and the restarts.
-fn run(job: Job, fault: Option<Fault>, seed: u64, dir: &std::path::Path) -> (Vec<String>, u32) {
+fn run(backend: &StateBackend, job: Job, fault: Option<Fault>, seed: u64, dir: &std::path::Path) -> (Vec<String>, u32) {
     let mut rng = fastrand::Rng::with_seed(seed);
+    let checkpoints = tempfile::tempdir().unwrap();
     let env = StreamExecutionEnvironment::new("fault injection");
-    env.set_parallelism(2);
+    env.set_parallelism(2).set_state_backend(backend.clone()).set_checkpoint_dir(checkpoints.path());
     env.enable_checkpointing(Duration::from_millis(rng.u64(1..4)));
     env.set_restart_strategy(RestartStrategy::FixedDelay { attempts: 5, delay: Duration::ZERO });
     let plan = FaultPlan::new(fault);
@@ -226,7 +232,7 @@ fn expected(job: Job) -> &'static [String] {
     };
     cell.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let (lines, restarts) = run(job, None, 0, dir.path());
+        let (lines, restarts) = run(&StateBackend::Heap, job, None, 0, dir.path());
         assert_eq!(restarts, 0);
         lines
     })
@@ -237,7 +243,7 @@ fn runs() -> u64 {
 }
 
 /// Runs `job` under seeded faults and compares every run with the failure-free output.
-fn check(job: Job, first_seed: u64) {
+fn check(backend: StateBackend, job: Job, first_seed: u64) {
     let expected = expected(job);
     assert!(!expected.is_empty());
     let mut restarted = 0;
@@ -249,7 +255,7 @@ fn check(job: Job, first_seed: u64) {
             _ => Fault::FailAfterPreCommit(rng.u64(1..6)),
         };
         let dir = tempfile::tempdir().unwrap();
-        let (lines, restarts) = run(job, Some(fault), seed, dir.path());
+        let (lines, restarts) = run(&backend, job, Some(fault), seed, dir.path());
         restarted += u32::from(restarts > 0);
         assert!(
             lines == expected,
@@ -263,17 +269,20 @@ fn check(job: Job, first_seed: u64) {
     assert!(restarted > 0, "{job:?}: the faults made at least one run restart");
 }
 
-#[test]
-fn keyed_job_is_exactly_once_under_faults() {
-    check(Job::Keyed, 1_000);
+support::on_every_backend!(
+    keyed_job_is_exactly_once_under_faults,
+    windowed_job_is_exactly_once_under_faults,
+    timer_job_is_exactly_once_under_faults,
+);
+
+fn keyed_job_is_exactly_once_under_faults(backend: StateBackend) {
+    check(backend, Job::Keyed, 1_000);
 }
 
-#[test]
-fn windowed_job_is_exactly_once_under_faults() {
-    check(Job::Windowed, 2_000);
+fn windowed_job_is_exactly_once_under_faults(backend: StateBackend) {
+    check(backend, Job::Windowed, 2_000);
 }
 
-#[test]
-fn timer_job_is_exactly_once_under_faults() {
-    check(Job::Timers, 3_000);
+fn timer_job_is_exactly_once_under_faults(backend: StateBackend) {
+    check(backend, Job::Timers, 3_000);
 }

@@ -1,10 +1,14 @@
 //! Process functions, side outputs and every kind of keyed state, end to end and on the
-//! operator harnesses.
+//! operator harnesses. The keyed-state tests take the backend as a parameter and run on the
+//! heap and (with the `rocksdb` feature) on RocksDB.
+
+mod support;
 
 use streamcrab::functions::OutputTag;
 use streamcrab::prelude::*;
 use streamcrab::state::{
-    AggregateFunction, AggregatingState, AggregatingStateDescriptor, ListState, MapState, ReducingState, ValueState,
+    AggregateFunction, AggregatingState, AggregatingStateDescriptor, ListState, MapState, ReducingState, StateBackend,
+    ValueState,
 };
 use streamcrab::testing::{KeyedOneInputHarness, OneInputHarness};
 
@@ -196,21 +200,30 @@ fn state_input() -> Vec<(String, i64)> {
     [("a", 3), ("b", 10), ("a", 3), ("a", 8), ("b", -2)].into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-#[test]
-fn keyed_state_of_every_kind_is_scoped_to_the_current_key_in_the_harness() {
+support::on_every_backend!(
+    keyed_state_of_every_kind_is_scoped_to_the_current_key_in_the_harness,
+    keyed_state_of_every_kind_end_to_end_at_parallelism_two,
+    clearing_state_of_every_kind_forgets_only_the_current_key,
+    map_state_iterates_every_entry_of_the_current_key,
+    state_is_separate_per_namespace,
+    rolling_reduce_harness_keeps_timestamps,
+    a_state_whose_type_changed_is_a_typed_error_naming_state_and_operator,
+);
+
+fn keyed_state_of_every_kind_is_scoped_to_the_current_key_in_the_harness(backend: StateBackend) {
     let input = state_input();
-    let mut h = KeyedOneInputHarness::for_keyed_process(|(k, _): &(String, i64)| k.clone(), AllStates::default());
+    let mut h = KeyedOneInputHarness::for_keyed_process(|(k, _): &(String, i64)| k.clone(), AllStates::default())
+        .with_state_backend(backend);
     for element in input.clone() {
         h.process_element(element).unwrap();
     }
     assert_eq!(h.values(), summaries_expected(&input));
 }
 
-#[test]
-fn keyed_state_of_every_kind_end_to_end_at_parallelism_two() {
+fn keyed_state_of_every_kind_end_to_end_at_parallelism_two(backend: StateBackend) {
     let input = state_input();
     let env = StreamExecutionEnvironment::new("states");
-    env.set_parallelism(2);
+    env.set_parallelism(2).set_state_backend(backend);
     let out = env
         .from_iter(input.clone())
         .key_by(|(k, _): &(String, i64)| k.clone())
@@ -245,9 +258,9 @@ fn keyed_state_outside_a_keyed_stream_is_a_typed_error() {
     assert!(err.contains("needs a key") && err.contains("only available on a keyed stream"), "{err}");
 }
 
-#[test]
-fn rolling_reduce_harness_keeps_timestamps() {
-    let mut h = KeyedOneInputHarness::for_reduce(|(k, _): &(char, i32)| *k, |(k, a), (_, b)| (k, a + b));
+fn rolling_reduce_harness_keeps_timestamps(backend: StateBackend) {
+    let mut h = KeyedOneInputHarness::for_reduce(|(k, _): &(char, i32)| *k, |(k, a), (_, b)| (k, a + b))
+        .with_state_backend(backend);
     h.process_element_at(('x', 1), 10).unwrap();
     h.process_element_at(('x', 2), 20).unwrap();
     h.process_element_at(('y', 5), 30).unwrap();
@@ -258,5 +271,218 @@ fn rolling_reduce_harness_keeps_timestamps() {
             StreamRecord::with_timestamp(('x', 3), 20),
             StreamRecord::with_timestamp(('y', 5), 30),
         ]
+    );
+}
+
+/// Commands for [`Commands`]: what to do with the current key's state.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+enum Command {
+    Fill(i64),
+    Clear,
+    ListUpdate(Vec<i64>),
+    MapRemove(i64),
+    Show,
+}
+
+/// Applies commands to every kind of state of the current key; `Show` emits what is stored.
+#[derive(Clone, Default)]
+struct Commands {
+    states: Option<States>,
+    max: Option<ReducingState<i64, Max>>,
+    avg: Option<AggregatingState<i64, Average>>,
+}
+
+type States = (ValueState<i64>, ListState<i64>, MapState<i64, i64>);
+
+type Shown = (String, Option<i64>, Vec<i64>, Vec<(i64, i64)>, Option<i64>, Option<f64>, bool);
+
+impl KeyedProcessFunction<String, (String, Command), Shown> for Commands {
+    fn open(&mut self, ctx: &mut RuntimeContext<'_>) -> UserResult {
+        self.states = Some((
+            ctx.get_state(&ValueStateDescriptor::new("value"))?,
+            ctx.get_list_state(&ListStateDescriptor::new("list"))?,
+            ctx.get_map_state(&MapStateDescriptor::new("map"))?,
+        ));
+        self.max = Some(ctx.get_reducing_state(&ReducingStateDescriptor::new("max", i64::max as Max))?);
+        self.avg = Some(ctx.get_aggregating_state(&AggregatingStateDescriptor::new("avg", Average))?);
+        Ok(())
+    }
+
+    fn process_element(
+        &mut self,
+        (key, command): (String, Command),
+        ctx: &mut KeyedContext<'_, String>,
+        out: &mut Collector<'_, Shown>,
+    ) -> UserResult {
+        let (value, list, map) = self.states.unwrap();
+        let (max, avg) = (self.max.clone().unwrap(), self.avg.clone().unwrap());
+        match command {
+            Command::Fill(v) => {
+                value.update(ctx, v)?;
+                list.add(ctx, v)?;
+                map.put(ctx, v, v * 10)?;
+                max.add(ctx, v)?;
+                avg.add(ctx, v)?;
+            }
+            Command::Clear => {
+                value.clear(ctx)?;
+                list.clear(ctx)?;
+                map.clear(ctx)?;
+                max.clear(ctx)?;
+                avg.clear(ctx)?;
+            }
+            Command::ListUpdate(values) => list.update(ctx, values)?,
+            Command::MapRemove(k) => {
+                map.remove(ctx, &k)?;
+            }
+            Command::Show => {
+                let mut entries = map.entries(ctx)?;
+                entries.sort();
+                let has_one = map.contains(ctx, &1)?;
+                out.collect((key, value.value(ctx)?, list.get(ctx)?, entries, max.get(ctx)?, avg.get(ctx)?, has_one));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn run_commands(backend: StateBackend, commands: Vec<(&str, Command)>) -> Vec<Shown> {
+    let mut h = KeyedOneInputHarness::for_keyed_process(|(k, _): &(String, Command)| k.clone(), Commands::default())
+        .with_state_backend(backend);
+    for (key, command) in commands {
+        h.process_element((key.to_string(), command)).unwrap();
+    }
+    h.values()
+}
+
+/// Flink: `clear()` removes the current key's value of that state; other keys keep theirs; an
+/// updated-to-empty list reads as empty.
+fn clearing_state_of_every_kind_forgets_only_the_current_key(backend: StateBackend) {
+    use Command::*;
+    let shown = run_commands(
+        backend,
+        vec![("a", Fill(1)), ("a", Fill(3)), ("b", Fill(7)), ("a", Clear), ("a", Show), ("b", Show)],
+    );
+    assert_eq!(shown[0], ("a".into(), None, vec![], vec![], None, None, false));
+    assert_eq!(shown[1], ("b".into(), Some(7), vec![7], vec![(7, 70)], Some(7), Some(7.0), false));
+    let shown = run_commands(backend_again(), vec![("a", Fill(1)), ("a", ListUpdate(vec![])), ("a", Show)]);
+    assert_eq!(shown[0].2, Vec::<i64>::new());
+    let shown = run_commands(backend_again(), vec![("a", Fill(1)), ("a", ListUpdate(vec![5, 6])), ("a", Show)]);
+    assert_eq!(shown[0].2, vec![5, 6]);
+}
+
+/// Builds the backend of the running test again (each harness needs its own).
+fn backend_again() -> StateBackend {
+    std::thread::current()
+        .name()
+        .filter(|name| name.starts_with("rocksdb::"))
+        .map_or(StateBackend::Heap, |_| support::rocksdb_backend())
+}
+
+/// Flink: `MapState.entries()` holds every user key of the current key once, with its latest
+/// value; `remove` takes one out and `contains` sees it gone.
+fn map_state_iterates_every_entry_of_the_current_key(backend: StateBackend) {
+    use Command::*;
+    let shown = run_commands(
+        backend,
+        vec![
+            ("a", Fill(1)),
+            ("a", Fill(300)),
+            ("a", Fill(2)),
+            ("b", Fill(1)),
+            ("a", Fill(2)),
+            ("a", Show),
+            ("a", MapRemove(1)),
+            ("a", Show),
+        ],
+    );
+    assert_eq!(shown[0].3, vec![(1, 10), (2, 20), (300, 3000)]);
+    assert!(shown[0].6);
+    assert_eq!(shown[1].3, vec![(2, 20), (300, 3000)]);
+    assert!(!shown[1].6);
+}
+
+/// Flink: window state is namespaced by window; the same key's windows never see each other's
+/// contents. Counted with a count trigger (state per key and window) over sliding windows.
+fn state_is_separate_per_namespace(backend: StateBackend) {
+    use streamcrab::window::{SlidingEventTimeWindows, Trigger};
+    let env = StreamExecutionEnvironment::new("namespaces");
+    env.set_state_backend(backend);
+    let out = env
+        .from_iter((0..12i64).map(|t| ("k".to_string(), t)))
+        .assign_timestamps_and_watermarks(
+            streamcrab::watermark::WatermarkStrategy::for_monotonous_timestamps()
+                .with_timestamp_assigner(|(_, t): &(String, i64), _| *t),
+        )
+        .key_by(|(k, _): &(String, i64)| k.clone())
+        .window(SlidingEventTimeWindows::of(4, 2))
+        .trigger(Trigger::Count(3))
+        .reduce(|(k, a), (_, b)| (k, a + b))
+        .collect_to_vec();
+    env.execute().unwrap();
+    let mut sums: Vec<i64> = out.values().into_iter().map(|(_, v)| v).collect();
+    sums.sort();
+    // Each window [2n-2, 2n+2) fires once its third element arrives: the sum of its first three.
+    let mut expected: Vec<i64> = (-1..6i64)
+        .filter_map(|n| {
+            let members: Vec<i64> = (0..12).filter(|t| *t >= 2 * n && *t < 2 * n + 4).collect();
+            (members.len() >= 3).then(|| members[..3].iter().sum())
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(sums, expected);
+}
+
+/// A state's stored values that no longer decode as the declared type (the type changed between
+/// a savepoint and the restoring job) fail the job with a typed error naming the state and the
+/// operator uid, not a panic.
+fn a_state_whose_type_changed_is_a_typed_error_naming_state_and_operator(backend: StateBackend) {
+    #[derive(Clone)]
+    struct Remember<V>(Option<ValueState<V>>, fn() -> V);
+    impl<V: streamcrab::state::StateValue> KeyedProcessFunction<String, String, String> for Remember<V> {
+        fn open(&mut self, ctx: &mut RuntimeContext<'_>) -> UserResult {
+            self.0 = Some(ctx.get_state(&ValueStateDescriptor::new("remembered"))?);
+            Ok(())
+        }
+        fn process_element(
+            &mut self,
+            _: String,
+            ctx: &mut KeyedContext<'_, String>,
+            _: &mut Collector<'_, String>,
+        ) -> UserResult {
+            let state = self.0.unwrap();
+            if state.value(ctx)?.is_none() {
+                state.update(ctx, (self.1)())?;
+            }
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let savepoint = dir.path().join("savepoint");
+    let env = StreamExecutionEnvironment::new("writes-u64");
+    env.set_state_backend(backend.clone()).enable_checkpointing(std::time::Duration::from_secs(3600));
+    env.from_fn(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        Some("a".to_string())
+    })
+    .key_by(|k: &String| k.clone())
+    .process(Remember::<u64>(None, || 5))
+    .uid("remember")
+    .collect_to_vec();
+    let handle = env.execute_async().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    handle.stop_with_savepoint(&savepoint).expect("the first job stops with a savepoint");
+
+    let env = StreamExecutionEnvironment::new("reads-string");
+    env.set_state_backend(backend).restore_from_savepoint(&savepoint, true);
+    env.from_iter(vec!["a".to_string()])
+        .key_by(|k: &String| k.clone())
+        .process(Remember::<String>(None, String::new))
+        .uid("remember")
+        .collect_to_vec();
+    let err = env.execute().unwrap_err().to_string();
+    assert!(
+        err.contains("'remembered'") && err.contains("uid 'remember'") && err.contains("did its type change"),
+        "{err}"
     );
 }

@@ -1,6 +1,7 @@
 // StreamCrab's Flink versions of the three benchmark jobs (WordCount, WindowAgg, MapFilter), with
 // the inputs and checksums of the Rust bench (streamcrab/benches/core.rs), so both engines are
-// known to compute the same thing. Run: java ... Jobs <WordCount|WindowAgg|MapFilter> <n> <parallelism>
+// known to compute the same thing. Run: java ... Jobs <WordCount|WindowAgg|WindowAggKeys|MapFilter> <n> <parallelism> [hashmap|rocksdb] [keys]
+// WindowAggKeys is WindowAgg with `keys` distinct keys (default 10 million): key(i) = mix64(i mod keys).
 //
 // Prints one line: RESULT job=.. par=.. n=.. records=.. seconds=.. rec_per_s=.. out_count=.. out_checksum=..
 // `seconds` runs from the first open() of the source to the end of input at the last sink writer,
@@ -25,6 +26,7 @@ import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.api.java.tuple.Tuple4;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -161,6 +163,22 @@ public final class Jobs {
         }
     }
 
+    /** WindowAgg's events with `keys` distinct keys: key(i) = mix64(i mod keys). */
+    static final class ManyKeyEvents extends Generator<Tuple3<Long, Long, Long>> {
+        final long keys;
+
+        ManyKeyEvents(long keys) {
+            this.keys = keys;
+        }
+
+        @Override
+        public Tuple3<Long, Long, Long> map(Long i) {
+            long key = mix64(umod(i, keys));
+            long ts = 1000 + i * 1000 / 100_000 - umod(mix64(i ^ 0x5DEECE66DL), 1000);
+            return Tuple3.of(key, ts, umod(mix64(i ^ 0xABCDEFL), 1000));
+        }
+    }
+
     static final class SumCount implements AggregateFunction<Tuple3<Long, Long, Long>, long[], long[]> {
         @Override
         public long[] createAccumulator() {
@@ -220,8 +238,11 @@ public final class Jobs {
         String job = args[0];
         long n = Long.parseLong(args[1]);
         int parallelism = Integer.parseInt(args[2]);
+        String backend = args.length > 3 ? args[3] : "hashmap";
+        long keys = args.length > 4 ? Long.parseLong(args[4]) : 10_000_000L;
         Configuration conf = new Configuration();
         conf.set(PipelineOptions.OBJECT_REUSE, true);
+        conf.set(StateBackendOptions.STATE_BACKEND, backend);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
         long records;
         switch (job) {
@@ -236,13 +257,16 @@ public final class Jobs {
                         .sinkTo(new ChecksumSink<Tuple2<String, Long>>(t -> mix64(fnv1a64(t.f0) ^ mix64(t.f1))));
                 break;
             }
-            case "WindowAgg": {
+            case "WindowAgg":
+            case "WindowAggKeys": {
                 records = n;
                 WatermarkStrategy<Tuple3<Long, Long, Long>> watermarks = WatermarkStrategy
                         .<Tuple3<Long, Long, Long>>forBoundedOutOfOrderness(Duration.ofSeconds(1))
                         .withTimestampAssigner((e, previous) -> e.f1);
+                Generator<Tuple3<Long, Long, Long>> events =
+                        job.equals("WindowAgg") ? new Events() : new ManyKeyEvents(keys);
                 env.fromSource(
-                                new DataGeneratorSource<>(new Events(), n, Types.TUPLE(Types.LONG, Types.LONG, Types.LONG)),
+                                new DataGeneratorSource<>(events, n, Types.TUPLE(Types.LONG, Types.LONG, Types.LONG)),
                                 watermarks,
                                 "events")
                         .keyBy(e -> e.f0)
@@ -262,12 +286,12 @@ public final class Jobs {
                 break;
             }
             default:
-                throw new IllegalArgumentException("unknown job " + job + " (WordCount, WindowAgg, MapFilter)");
+                throw new IllegalArgumentException("unknown job " + job + " (WordCount, WindowAgg, WindowAggKeys, MapFilter)");
         }
         env.execute(job);
         double seconds = (END.get() - START.get()) / 1e9;
         System.out.printf(
-                "RESULT job=%s par=%d n=%d records=%d seconds=%.3f rec_per_s=%.0f out_count=%d out_checksum=%s%n",
-                job, parallelism, n, records, seconds, records / seconds, COUNT.get(), Long.toUnsignedString(CHECKSUM.get()));
+                "RESULT job=%s par=%d backend=%s n=%d records=%d seconds=%.3f rec_per_s=%.0f out_count=%d out_checksum=%s%n",
+                job, parallelism, backend, n, records, seconds, records / seconds, COUNT.get(), Long.toUnsignedString(CHECKSUM.get()));
     }
 }

@@ -60,7 +60,7 @@ impl<K> ProcessWindowFunction<K, Rec, Rec> for WindowMeta {
     }
 }
 
-/// Average of `field`: accumulator (sum, count, key) -> `{key, count, avg}`.
+/// Average of `field`: accumulator (sum, count, key as JSON text) -> `{key, count, avg}`.
 #[derive(Clone)]
 pub(crate) struct Avg {
     pub(crate) field: String,
@@ -68,7 +68,7 @@ pub(crate) struct Avg {
 }
 
 impl AggregateFunction<Rec> for Avg {
-    type Acc = (i64, i64, Option<Value>);
+    type Acc = (i64, i64, Option<String>);
     type Out = Rec;
     fn create_accumulator(&self) -> Self::Acc {
         (0, 0, None)
@@ -77,13 +77,13 @@ impl AggregateFunction<Rec> for Avg {
         acc.0 += number(&value, &self.field);
         acc.1 += 1;
         if acc.2.is_none() {
-            acc.2 = self.key_field.as_ref().and_then(|k| value.get(k).cloned());
+            acc.2 = self.key_field.as_ref().and_then(|k| value.get(k)).map(Value::to_string);
         }
     }
     fn get_result(&self, acc: &Self::Acc) -> Rec {
         let mut out = Rec::new();
         if let (Some(field), Some(key)) = (&self.key_field, &acc.2) {
-            out.insert(field.clone(), key.clone());
+            out.insert(field.clone(), serde_json::from_str(key).unwrap_or(Value::Null));
         }
         out.insert("count".into(), json!(acc.1));
         out.insert("avg".into(), json!(acc.0 as f64 / acc.1 as f64));

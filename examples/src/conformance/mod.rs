@@ -13,6 +13,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use streamcrab::state::StateBackend;
 
 /// How one case ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +87,11 @@ pub fn case_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
 
 /// Runs one case file.
 pub fn run_file(path: &Path) -> CaseResult {
+    run_file_on(path, &StateBackend::Heap)
+}
+
+/// Runs one case file with keyed state in `backend`.
+pub fn run_file_on(path: &Path, backend: &StateBackend) -> CaseResult {
     let fallback_id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let case: Value = match std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
@@ -95,22 +101,32 @@ pub fn run_file(path: &Path) -> CaseResult {
         Err(reason) => return CaseResult { id: fallback_id, outcome: Outcome::Fail(reason) },
     };
     let id = case["id"].as_str().map(str::to_string).unwrap_or(fallback_id);
-    let outcome = run_case(&case);
+    let outcome = run_case_on(&case, backend);
     CaseResult { id, outcome }
 }
 
 /// Runs a parsed case.
 pub fn run_case(case: &Value) -> Outcome {
+    run_case_on(case, &StateBackend::Heap)
+}
+
+/// Runs a parsed case with keyed state in `backend`.
+pub fn run_case_on(case: &Value, backend: &StateBackend) -> Outcome {
     match case["kind"].as_str() {
         Some("unit") => unit::run(case),
-        Some("pipeline") => pipeline::run(case),
+        Some("pipeline") => pipeline::run(case, backend),
         other => Outcome::Unsupported(format!("case kind {other:?}")),
     }
 }
 
 /// Runs every case of `dir`.
 pub fn run_dir(dir: &Path) -> Result<Vec<CaseResult>, LoadError> {
-    Ok(case_files(dir)?.iter().map(|p| run_file(p)).collect())
+    run_dir_on(dir, &StateBackend::Heap)
+}
+
+/// Runs every case of `dir` with keyed state in `backend`.
+pub fn run_dir_on(dir: &Path, backend: &StateBackend) -> Result<Vec<CaseResult>, LoadError> {
+    Ok(case_files(dir)?.iter().map(|p| run_file_on(p, backend)).collect())
 }
 
 /// The closing line: `N passed, N failed`.

@@ -22,7 +22,42 @@ use super::compare::{Produced, compare};
 use super::functions::{Avg, CoTag, Summary, TimerCount, WindowMeta, field_key, reducer};
 
 /// A record of the cases: a flat JSON object.
-pub(crate) type Rec = serde_json::Map<String, Value>;
+/// A case's record: a JSON object. Kept in state as its JSON text, because the state backends
+/// store values with bincode, which cannot decode a self-describing `serde_json::Value`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Rec(pub(crate) serde_json::Map<String, Value>);
+
+impl Rec {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl std::ops::Deref for Rec {
+    type Target = serde_json::Map<String, Value>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Rec {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl serde::Serialize for Rec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&Value::Object(self.0.clone()).to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        serde_json::from_str(&text).map(Rec).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Time given to the pipeline to process one element before the next `seq` is delivered.
 const SEQ_SLOT: Duration = Duration::from_millis(30);
@@ -112,7 +147,7 @@ impl SourceFunction<Rec> for ScriptedSource {
                 if let Some(g) = generator.as_mut() {
                     g.on_event(ts, &mut WatermarkOutput::default());
                 }
-                ctx.collect_with_timestamp(rec, ts)?;
+                ctx.collect_with_timestamp(Rec(rec), ts)?;
             } else if let Some(w) = element.get("wm") {
                 ctx.emit_watermark(w.as_i64().ok_or("wm is not an integer")?)?;
             } else if element.get("idle").is_some() {
@@ -286,22 +321,22 @@ fn source(
 }
 
 fn produced(results: &CollectedResults<Rec>) -> Vec<Produced> {
-    results.records().into_iter().map(|r| (r.timestamp, Value::Object(r.value))).collect()
+    results.records().into_iter().map(|r| (r.timestamp, Value::Object(r.value.0))).collect()
 }
 
 /// Runs a pipeline case.
-pub(crate) fn run(case: &Value) -> Outcome {
-    match build_and_run(case) {
+pub(crate) fn run(case: &Value, backend: &streamcrab::state::StateBackend) -> Outcome {
+    match build_and_run(case, backend) {
         Ok(Ok(())) => Outcome::Pass,
         Ok(Err(diff)) => Outcome::Fail(diff),
         Err(unsupported) => Outcome::Unsupported(unsupported),
     }
 }
 
-fn build_and_run(case: &Value) -> Result<Result<(), String>, Unsupported> {
+fn build_and_run(case: &Value, backend: &streamcrab::state::StateBackend) -> Result<Result<(), String>, Unsupported> {
     let parallelism = case.get("parallelism").map_or(Ok(1), |p| int(p, "parallelism"))? as u32;
     let env = StreamExecutionEnvironment::new(case["id"].as_str().unwrap_or("case"));
-    env.set_parallelism(parallelism);
+    env.set_parallelism(parallelism).set_state_backend(backend.clone());
     let sequencer = Arc::new(Sequencer { next: Mutex::new(0), turn: Condvar::new() });
     let ops = case["pipeline"].as_array().cloned().unwrap_or_default();
     let (first, rest) = ops.split_first().ok_or("empty pipeline")?;

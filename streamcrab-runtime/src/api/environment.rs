@@ -15,6 +15,7 @@ use crate::input::ChainHead;
 use crate::keygroup::UPPER_BOUND_MAX_PARALLELISM;
 use crate::operator::OperatorId;
 use crate::source::{FnSource, FunctionSource, IterSource, SequenceSource, SourceFunction, TextFileSource};
+use crate::state::StateBackend;
 
 /// The builder state shared by an environment and its streams.
 pub(crate) struct EnvInner {
@@ -132,6 +133,13 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Keeps keyed state in `backend` (default: [`StateBackend::Heap`]), as Flink's
+    /// `state.backend.type`.
+    pub fn set_state_backend(&self, backend: StateBackend) -> &Self {
+        self.with(|env| env.graph.state_backend = std::sync::Arc::new(backend));
+        self
+    }
+
     /// Keeps completed checkpoints as folders under `dir` (default: in memory).
     pub fn set_checkpoint_dir(&self, dir: impl AsRef<Path>) -> &Self {
         self.set_checkpoint_storage(FileCheckpointStorage::new(dir.as_ref()))
@@ -223,6 +231,7 @@ impl StreamExecutionEnvironment {
             let name = env.graph.name.clone();
             let mut fresh = JobGraph::new(&name);
             fresh.clock = env.graph.clock.clone();
+            fresh.state_backend = env.graph.state_backend.clone();
             fresh.default_max_parallelism = env.graph.default_max_parallelism;
             fresh.recovery = env.graph.recovery.clone();
             std::mem::replace(&mut env.graph, fresh)

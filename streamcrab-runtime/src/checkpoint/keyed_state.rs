@@ -4,9 +4,10 @@
 
 use super::TaskSnapshot;
 use crate::data::Key;
+use crate::element::CheckpointBarrier;
 use crate::error::{StateError, TaskError};
 use crate::operator::OperatorId;
-use crate::state::{HeapKeyedStateBackend, Namespace, OperatorStateStore};
+use crate::state::{KeyedBackend, KeyedStateBackend, Namespace, OperatorStateStore};
 use crate::task::TaskContext;
 use crate::timer::TimerService;
 
@@ -18,22 +19,32 @@ const PROCESSING_TIMERS: &str = "timers/processing";
 /// The event-time and the processing-time timers of a keyed operator.
 pub(crate) type Timers<'a, K, N> = (&'a mut TimerService<K, N>, &'a mut TimerService<K, N>);
 
-/// A new backend for operator `id`'s key groups, holding its restored keyed state (if the run
-/// restores any); the restored timers are registered again and the operator state handed over.
+/// A new backend (of the job's kind) for operator `id`'s key groups, holding its restored
+/// keyed state (if the run restores any); the restored timers are registered again and the
+/// operator state handed over.
 pub(crate) fn open_keyed<K: Key, N: Namespace>(
     ctx: &TaskContext,
     id: OperatorId,
     operator: &str,
     (event_timers, processing_timers): Timers<'_, K, N>,
     operator_state: Option<&mut OperatorStateStore>,
-) -> Result<HeapKeyedStateBackend<K>, TaskError> {
-    let mut backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
+) -> Result<KeyedBackend<K>, TaskError> {
+    let state_error = |source| TaskError::State { operator: operator.to_string(), source };
+    let mut backend = KeyedBackend::create(
+        ctx.state_backend(),
+        ctx.key_group_range(),
+        ctx.max_parallelism(),
+        &ctx.operator_uid(id),
+        ctx.shared_state_dir(),
+    )
+    .map_err(state_error)?;
     let Some(restored) = ctx.restored_state(id) else { return Ok(backend) };
-    backend.restore(&restored.keyed);
-    let timers = event_timers
-        .restore(EVENT_TIMERS, &restored.keyed)
-        .and_then(|()| processing_timers.restore(PROCESSING_TIMERS, &restored.keyed));
-    timers.map_err(|source| TaskError::State { operator: operator.to_string(), source })?;
+    let restored_state = backend.restore(&restored).and_then(|()| {
+        event_timers
+            .restore(EVENT_TIMERS, &restored.keyed)
+            .and_then(|()| processing_timers.restore(PROCESSING_TIMERS, &restored.keyed))
+    });
+    restored_state.map_err(state_error)?;
     if let Some(store) = operator_state {
         store.restore(restored.lists);
     }
@@ -43,16 +54,16 @@ pub(crate) fn open_keyed<K: Key, N: Namespace>(
 /// Writes operator `id`'s keyed state, both timer services and its operator state (if any)
 /// into `snapshot`.
 pub(crate) fn snapshot_keyed<K: Key, N: Namespace>(
-    snapshot: &mut TaskSnapshot,
+    (snapshot, barrier): (&mut TaskSnapshot, &CheckpointBarrier),
     id: OperatorId,
     operator: &str,
-    backend: &HeapKeyedStateBackend<K>,
+    backend: &mut KeyedBackend<K>,
     (event_timers, processing_timers): (&TimerService<K, N>, &TimerService<K, N>),
     operator_state: Option<&OperatorStateStore>,
 ) -> Result<(), TaskError> {
     let out = snapshot.of(id);
     let written = (|| -> Result<(), StateError> {
-        backend.snapshot(out)?;
+        backend.snapshot(barrier, out)?;
         event_timers.snapshot(EVENT_TIMERS, backend.max_parallelism(), out)?;
         processing_timers.snapshot(PROCESSING_TIMERS, backend.max_parallelism(), out)?;
         operator_state.map_or(Ok(()), |store| store.snapshot(out))

@@ -49,6 +49,50 @@ pub struct OperatorList {
     pub elements: Vec<Vec<u8>>,
 }
 
+/// A state backend's native snapshot made of files: RocksDB's incremental checkpoints.
+///
+/// Large files live once in the checkpoint storage's shared folder and are referenced by every
+/// checkpoint that still needs them; small files are carried inline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSetSnapshot {
+    /// The key groups its files hold (first, last).
+    pub key_groups: (u32, u32),
+    /// The files, by their name in the backend's folder.
+    pub files: Vec<SnapshotFile>,
+}
+
+/// One file of a [`FileSetSnapshot`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    /// Its name in the backend's folder.
+    pub name: String,
+    /// Where its bytes are.
+    pub content: FileContent,
+}
+
+/// Where the bytes of a [`SnapshotFile`] are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileContent {
+    /// In the shared folder of the checkpoint storage, under this relative path.
+    Shared(String),
+    /// Carried in the snapshot itself.
+    Inline(Vec<u8>),
+}
+
+impl FileSetSnapshot {
+    /// The shared files it references (relative paths).
+    pub fn shared_paths(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().filter_map(|f| match &f.content {
+            FileContent::Shared(path) => Some(path.as_str()),
+            FileContent::Inline(_) => None,
+        })
+    }
+
+    fn overlaps(&self, range: KeyGroupRange) -> bool {
+        self.key_groups.0 <= range.end && range.start <= self.key_groups.1
+    }
+}
+
 /// The state of one operator instance in a checkpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorSnapshot {
@@ -56,6 +100,8 @@ pub struct OperatorSnapshot {
     pub keyed: Vec<KeyedSection>,
     /// Operator (non-keyed) state.
     pub lists: Vec<OperatorList>,
+    /// Native snapshots of keyed-state backends that write files.
+    pub file_sets: Vec<FileSetSnapshot>,
 }
 
 impl OperatorSnapshot {
@@ -71,7 +117,7 @@ impl OperatorSnapshot {
 
     /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.keyed.is_empty() && self.lists.is_empty()
+        self.keyed.is_empty() && self.lists.is_empty() && self.file_sets.is_empty()
     }
 }
 
@@ -118,6 +164,7 @@ pub struct RestoredJob {
 #[derive(Debug, Default)]
 struct RestoredOperatorParts {
     keyed: Vec<KeyedSection>,
+    file_sets: Vec<FileSetSnapshot>,
     /// `(subtask, parallelism, lists)` as written.
     lists: Vec<(u32, u32, Vec<OperatorList>)>,
 }
@@ -129,6 +176,8 @@ pub struct RestoredOperator {
     pub keyed: Vec<KeyedSection>,
     /// Operator-state lists of this instance.
     pub lists: Vec<OperatorList>,
+    /// Native backend snapshots that hold any of the key groups this instance owns.
+    pub file_sets: Vec<FileSetSnapshot>,
 }
 
 impl RestoredJob {
@@ -139,6 +188,7 @@ impl RestoredJob {
             for (uid, snapshot) in subtask.operators {
                 let parts = by_uid.entry(uid).or_default();
                 parts.keyed.extend(snapshot.keyed);
+                parts.file_sets.extend(snapshot.file_sets);
                 parts.lists.push((subtask.subtask, subtask.parallelism, snapshot.lists));
             }
         }
@@ -187,7 +237,8 @@ impl RestoredJob {
                 })
                 .collect()
         };
-        Some(RestoredOperator { keyed, lists })
+        let file_sets = parts.file_sets.iter().filter(|f| f.overlaps(key_groups)).cloned().collect();
+        Some(RestoredOperator { keyed, lists, file_sets })
     }
 }
 

@@ -85,6 +85,15 @@ pub struct CompletedCheckpoint {
 }
 
 impl CompletedCheckpoint {
+    /// The shared files (relative to the storage's shared folder) its state references.
+    pub fn shared_paths(&self) -> impl Iterator<Item = &str> {
+        self.tasks
+            .iter()
+            .flat_map(|t| &t.state.operators)
+            .flat_map(|(_, op)| &op.file_sets)
+            .flat_map(|set| set.shared_paths())
+    }
+
     /// The state, gathered by operator uid for a new run.
     pub fn into_restored(self) -> RestoredJob {
         RestoredJob::new(self.id, self.tasks.into_iter().map(|t| t.state))
@@ -103,6 +112,11 @@ pub trait CheckpointStorage: Send + Sync + 'static {
     fn discard(&self, id: u64) -> Result<(), CheckpointError>;
     /// Where it keeps checkpoints (for messages).
     fn location(&self) -> String;
+    /// The folder where state backends put files that several checkpoints share (RocksDB's
+    /// SST files), if this storage has one; without it backends write full snapshots.
+    fn shared_dir(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Checkpoints kept in memory: they survive task failures, not the process.
@@ -143,6 +157,8 @@ pub struct FileCheckpointStorage {
     root: PathBuf,
 }
 
+/// The folder (under the root) of files shared between checkpoints.
+pub const SHARED_DIR: &str = "shared";
 /// The name of the file a checkpoint folder is complete with.
 pub const METADATA_FILE: &str = "_metadata";
 const MAGIC: &[u8; 4] = b"SCRB";
@@ -157,6 +173,8 @@ struct Metadata {
     timestamp: i64,
     kind: CheckpointKind,
     files: Vec<FileEntry>,
+    /// The files of the shared folder this checkpoint references.
+    shared: Vec<String>,
 }
 
 /// One state file and the part of the job's state it holds.
@@ -198,16 +216,39 @@ impl FileCheckpointStorage {
                 crc32: crc32fast::hash(&payload),
             });
         }
-        let metadata = Metadata { id: checkpoint.id, timestamp: checkpoint.timestamp, kind: checkpoint.kind, files };
+        let shared = checkpoint.shared_paths().map(str::to_string).collect();
+        let metadata =
+            Metadata { id: checkpoint.id, timestamp: checkpoint.timestamp, kind: checkpoint.kind, files, shared };
         let payload = encode(&metadata).map_err(|reason| corrupt(dir.join(METADATA_FILE), reason))?;
         write_file(&dir.join(METADATA_FILE), &payload)
     }
 
+    fn read_metadata(dir: &Path) -> Result<Metadata, CheckpointError> {
+        let path = dir.join(METADATA_FILE);
+        decode(&read_file(&path)?).map_err(|reason| corrupt(path, reason))
+    }
+
+    /// Deletes the shared files no stored checkpoint references any more. References are
+    /// counted from the metadata of the checkpoints that remain, so the count survives restarts.
+    fn delete_unreferenced_shared(&self, candidates: Vec<String>) -> Result<(), CheckpointError> {
+        let mut referenced = std::collections::HashSet::new();
+        for id in self.list()? {
+            referenced.extend(Self::read_metadata(&self.checkpoint_dir(id))?.shared);
+        }
+        for file in candidates.into_iter().filter(|f| !referenced.contains(f)) {
+            let path = self.root.join(SHARED_DIR).join(&file);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CheckpointError::Io { path, source }),
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the checkpoint or savepoint in folder `dir`, verifying every file.
     pub fn read_from(dir: &Path) -> Result<CompletedCheckpoint, CheckpointError> {
-        let metadata_path = dir.join(METADATA_FILE);
-        let metadata: Metadata =
-            decode(&read_file(&metadata_path)?).map_err(|reason| corrupt(metadata_path.clone(), reason))?;
+        let metadata = Self::read_metadata(dir)?;
         let mut tasks = Vec::new();
         for entry in metadata.files {
             let path = dir.join(&entry.file);
@@ -252,17 +293,23 @@ impl CheckpointStorage for FileCheckpointStorage {
 
     fn discard(&self, id: u64) -> Result<(), CheckpointError> {
         let dir = self.checkpoint_dir(id);
+        let shared = Self::read_metadata(&dir).map(|m| m.shared).unwrap_or_default();
         // The metadata goes first: a half-deleted folder is never taken for a checkpoint.
         match fs::remove_file(dir.join(METADATA_FILE)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(CheckpointError::Io { path: dir, source }),
         }
-        fs::remove_dir_all(&dir).map_err(|source| CheckpointError::Io { path: dir, source })
+        fs::remove_dir_all(&dir).map_err(|source| CheckpointError::Io { path: dir.clone(), source })?;
+        self.delete_unreferenced_shared(shared)
     }
 
     fn location(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn shared_dir(&self) -> Option<PathBuf> {
+        Some(self.root.join(SHARED_DIR))
     }
 }
 
@@ -320,7 +367,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, CheckpointError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::snapshot::OperatorSnapshot;
+    use crate::checkpoint::snapshot::{FileContent, FileSetSnapshot, OperatorSnapshot, SnapshotFile};
 
     fn checkpoint(id: u64) -> CompletedCheckpoint {
         let mut snapshot = OperatorSnapshot::default();
@@ -347,6 +394,35 @@ mod tests {
         storage.discard(1).unwrap();
         assert_eq!(storage.list().unwrap(), vec![2]);
         assert!(matches!(storage.load(1), Err(CheckpointError::NotFound { id: 1, .. })));
+    }
+
+    fn referencing(id: u64, shared: &[&str]) -> CompletedCheckpoint {
+        let mut checkpoint = checkpoint(id);
+        let files = shared
+            .iter()
+            .map(|p| SnapshotFile { name: p.to_string(), content: FileContent::Shared(p.to_string()) })
+            .collect();
+        checkpoint.tasks[0].state.operators[0].1.file_sets.push(FileSetSnapshot { key_groups: (0, 127), files });
+        checkpoint
+    }
+
+    #[test]
+    fn a_shared_file_is_deleted_when_no_stored_checkpoint_references_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = FileCheckpointStorage::new(dir.path());
+        let shared = storage.shared_dir().unwrap();
+        fs::create_dir_all(&shared).unwrap();
+        for file in ["a.sst", "b.sst", "c.sst"] {
+            fs::write(shared.join(file), file).unwrap();
+        }
+        storage.store(&referencing(1, &["a.sst", "b.sst"])).unwrap();
+        storage.store(&referencing(2, &["b.sst", "c.sst"])).unwrap();
+        assert_eq!(storage.load(2).unwrap(), referencing(2, &["b.sst", "c.sst"]));
+        storage.discard(1).unwrap();
+        assert!(!shared.join("a.sst").exists(), "a.sst was only referenced by checkpoint 1");
+        assert!(shared.join("b.sst").exists(), "b.sst is still referenced by checkpoint 2");
+        storage.discard(2).unwrap();
+        assert!(!shared.join("b.sst").exists() && !shared.join("c.sst").exists());
     }
 
     #[test]

@@ -17,8 +17,8 @@ use crate::data::Key;
 use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::input::CoStage;
-use crate::keygroup::{KeyGroupRange, assign_to_key_group};
-use crate::state::{HeapKeyedStateBackend, OperatorStateStore, VoidNamespace};
+use crate::keygroup::assign_to_key_group;
+use crate::state::{KeyedBackend, KeyedStateBackend, OperatorStateStore, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
 use crate::timer::{TimeDomain, Timer, TimerService};
 use std::sync::Arc;
@@ -229,7 +229,7 @@ pub struct KeyedCoProcessOperator<K, KS1, KS2, F, O, N> {
     function: F,
     id: OperatorId,
     name: String,
-    backend: HeapKeyedStateBackend<K>,
+    backend: KeyedBackend<K>,
     timers: TimerService<K, VoidNamespace>,
     processing_timers: TimerService<K, VoidNamespace>,
     clock: Arc<dyn Clock>,
@@ -247,7 +247,7 @@ impl<K: Key, KS1, KS2, F, O, N> KeyedCoProcessOperator<K, KS1, KS2, F, O, N> {
             function,
             id,
             name: String::new(),
-            backend: HeapKeyedStateBackend::new(KeyGroupRange::new(0, 0), 1),
+            backend: KeyedBackend::placeholder(),
             timers: TimerService::default(),
             processing_timers: TimerService::default(),
             clock: Arc::new(crate::clock::SystemClock),
@@ -375,7 +375,14 @@ where
 
     fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
         let timers = (&self.timers, &self.processing_timers);
-        snapshot_keyed(snapshot, self.id, &self.name, &self.backend, timers, Some(&self.operator_state))?;
+        snapshot_keyed(
+            (snapshot, &barrier),
+            self.id,
+            &self.name,
+            &mut self.backend,
+            timers,
+            Some(&self.operator_state),
+        )?;
         self.side.barrier(barrier)?;
         self.next.snapshot_state(barrier, snapshot)
     }

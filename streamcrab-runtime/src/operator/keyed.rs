@@ -6,8 +6,8 @@ use crate::checkpoint::TaskSnapshot;
 use crate::data::Key;
 use crate::element::{CheckpointBarrier, StreamRecord};
 use crate::error::TaskError;
-use crate::keygroup::{KeyGroupRange, assign_to_key_group};
-use crate::state::{HeapKeyedStateBackend, StateValue, VoidNamespace};
+use crate::keygroup::assign_to_key_group;
+use crate::state::{KeyedBackend, KeyedStateBackend, StateValue, VoidNamespace};
 use crate::task::{TaskContext, call_user};
 
 /// The stage of a rolling `reduce` on a keyed stream.
@@ -33,7 +33,7 @@ pub struct ReduceOperator<K, KS, F, N> {
     reduce: F,
     id: OperatorId,
     name: String,
-    backend: HeapKeyedStateBackend<K>,
+    backend: KeyedBackend<K>,
     state: usize,
     next: N,
 }
@@ -52,7 +52,7 @@ where
             reduce: self.reduce,
             id: self.id,
             name: String::new(),
-            backend: HeapKeyedStateBackend::new(KeyGroupRange::new(0, 0), 1),
+            backend: KeyedBackend::placeholder(),
             state: 0,
             next,
         }
@@ -70,15 +70,21 @@ where
     fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
-        self.backend = HeapKeyedStateBackend::new(ctx.key_group_range(), ctx.max_parallelism());
-        if let Some(restored) = ctx.restored_state(self.id) {
-            self.backend.restore(&restored.keyed);
-        }
-        self.state = self
-            .backend
-            .registry()
-            .register::<(VoidNamespace, Option<T>)>("reduce", "value")
-            .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
+        let opened = KeyedBackend::create(
+            ctx.state_backend(),
+            ctx.key_group_range(),
+            ctx.max_parallelism(),
+            &ctx.operator_uid(self.id),
+            ctx.shared_state_dir(),
+        )
+        .and_then(|mut backend| {
+            if let Some(restored) = ctx.restored_state(self.id) {
+                backend.restore(&restored)?;
+            }
+            self.state = backend.registry().register::<(VoidNamespace, Option<T>)>("reduce", "value")?;
+            Ok(backend)
+        });
+        self.backend = opened.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
         Ok(())
     }
 
@@ -87,24 +93,34 @@ where
         let selector = &self.key_selector;
         let key = call_user(self.id, || selector(&record.value));
         let key_group = assign_to_key_group(&key, self.backend.max_parallelism());
-        // The slot is taken and refilled in place: one hash lookup, and the key is cloned only
-        // when it is new.
-        let table = self
+        // On the heap the slot is taken and refilled in place: one hash lookup, and the key is
+        // cloned only when it is new.
+        let (id, timestamp, reduce) = (self.id, record.timestamp, &mut self.reduce);
+        let reduced = self
             .backend
             .table::<VoidNamespace, Option<T>>(self.state)
+            .and_then(|mut table| {
+                table.update(
+                    key_group,
+                    &key,
+                    &VoidNamespace,
+                    || None,
+                    |slot| {
+                        let reduced = match slot.take() {
+                            Some(acc) => call_user(id, || reduce(acc, record.value)),
+                            None => record.value,
+                        };
+                        *slot = Some(reduced.clone());
+                        reduced
+                    },
+                )
+            })
             .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
-        let slot = table.get_or_insert_with(key_group, &key, &VoidNamespace, || None);
-        let reduce = &mut self.reduce;
-        let reduced = match slot.take() {
-            Some(acc) => call_user(self.id, || reduce(acc, record.value)),
-            None => record.value,
-        };
-        *slot = Some(reduced.clone());
-        self.next.process(StreamRecord { value: reduced, timestamp: record.timestamp })
+        self.next.process(StreamRecord { value: reduced, timestamp })
     }
 
     fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
-        let state = self.backend.snapshot(snapshot.of(self.id));
+        let state = self.backend.snapshot(&barrier, snapshot.of(self.id));
         state.map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
         self.next.snapshot_state(barrier, snapshot)
     }

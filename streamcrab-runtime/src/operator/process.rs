@@ -12,7 +12,7 @@ use crate::data::Key;
 use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
 use crate::error::{TaskError, UserResult};
 use crate::keygroup::assign_to_key_group;
-use crate::state::{HeapKeyedStateBackend, KeyedStateAccess, OperatorStateStore, StateScope, VoidNamespace};
+use crate::state::{KeyedBackend, KeyedStateAccess, KeyedStateBackend, OperatorStateStore, StateScope, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
 use crate::timer::{TimeDomain, Timer, TimerService};
 use std::sync::Arc;
@@ -108,7 +108,7 @@ pub trait ProcessFunction<I, O>: Clone + Send + 'static {
 pub struct KeyedContext<'a, K> {
     pub(crate) key: &'a K,
     pub(crate) key_group: u32,
-    pub(crate) backend: &'a mut HeapKeyedStateBackend<K>,
+    pub(crate) backend: &'a mut KeyedBackend<K>,
     pub(crate) timers: &'a mut TimerService<K, VoidNamespace>,
     pub(crate) processing_timers: &'a mut TimerService<K, VoidNamespace>,
     pub(crate) clock: &'a dyn Clock,
@@ -340,13 +340,13 @@ impl<KS, F, I> KeyedProcessStage<KS, F, I> {
     }
 }
 
-/// Runs a [`KeyedProcessFunction`] with a heap keyed-state backend.
+/// Runs a [`KeyedProcessFunction`] with the job's keyed-state backend.
 pub struct KeyedProcessOperator<K, KS, F, O, N> {
     key_selector: KS,
     function: F,
     id: OperatorId,
     name: String,
-    backend: HeapKeyedStateBackend<K>,
+    backend: KeyedBackend<K>,
     timers: TimerService<K, VoidNamespace>,
     processing_timers: TimerService<K, VoidNamespace>,
     clock: Arc<dyn Clock>,
@@ -370,7 +370,7 @@ where
             function: self.function,
             id: self.id,
             name: String::new(),
-            backend: HeapKeyedStateBackend::new(crate::keygroup::KeyGroupRange::new(0, 0), 1),
+            backend: KeyedBackend::placeholder(),
             timers: TimerService::default(),
             processing_timers: TimerService::default(),
             clock: Arc::new(crate::clock::SystemClock),
@@ -482,7 +482,14 @@ where
 
     fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
         let timers = (&self.timers, &self.processing_timers);
-        snapshot_keyed(snapshot, self.id, &self.name, &self.backend, timers, Some(&self.operator_state))?;
+        snapshot_keyed(
+            (snapshot, &barrier),
+            self.id,
+            &self.name,
+            &mut self.backend,
+            timers,
+            Some(&self.operator_state),
+        )?;
         self.side.barrier(barrier)?;
         self.next.snapshot_state(barrier, snapshot)
     }

@@ -13,9 +13,11 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 use std::collections::HashMap;
 
+use super::keyed_backend::{KeyedBackend, KeyedStateBackend, ROCKSDB_SECTION, TableRef};
 use super::{Namespace, StateValue};
-use crate::checkpoint::snapshot::{KeyedSection, OperatorSnapshot, decode, encode};
+use crate::checkpoint::snapshot::{KeyedSection, OperatorSnapshot, RestoredOperator, decode, encode};
 use crate::data::Key;
+use crate::element::CheckpointBarrier;
 use crate::error::StateError;
 use crate::keygroup::KeyGroupRange;
 
@@ -38,8 +40,8 @@ struct Slot {
     restored: Vec<(u32, Vec<u8>)>,
 }
 
-/// The prefix of keyed-state sections in a snapshot.
-const STATE_SECTION: &str = "state/";
+/// The prefix of the heap backend's keyed-state sections in a snapshot.
+pub(crate) const STATE_SECTION: &str = "state/";
 
 impl StateRegistry {
     /// Reserves (or finds again) the slot `name` for a state of `kind` whose stored type is `T`.
@@ -56,6 +58,12 @@ impl StateRegistry {
         let restored = self.unclaimed.remove(name).unwrap_or_default();
         self.slots.push(Slot { name: name.to_string(), kind, type_id, table: None, restored });
         Ok(self.slots.len() - 1)
+    }
+
+    /// The name of state `index`.
+    #[cfg(feature = "rocksdb")]
+    pub(crate) fn name(&self, index: usize) -> Result<&str, StateError> {
+        self.slots.get(index).map(|s| s.name.as_str()).ok_or(StateError::UnknownHandle { index })
     }
 
     /// Names of the registered states, in declaration order.
@@ -203,28 +211,26 @@ pub struct HeapKeyedStateBackend<K> {
     registry: StateRegistry,
     key_groups: KeyGroupRange,
     max_parallelism: u32,
+    /// The owning operator's uid, for errors.
+    operator_uid: String,
     _key: std::marker::PhantomData<fn() -> K>,
 }
 
 impl<K: Key> HeapKeyedStateBackend<K> {
     /// An empty backend for the key groups `key_groups` of a job with `max_parallelism`.
     pub fn new(key_groups: KeyGroupRange, max_parallelism: u32) -> Self {
-        Self { registry: StateRegistry::default(), key_groups, max_parallelism, _key: std::marker::PhantomData }
+        Self::for_operator(key_groups, max_parallelism, "")
     }
 
-    /// The key groups this backend holds.
-    pub fn key_groups(&self) -> KeyGroupRange {
-        self.key_groups
-    }
-
-    /// The max parallelism its key groups are computed with.
-    pub fn max_parallelism(&self) -> u32 {
-        self.max_parallelism
-    }
-
-    /// Where states are declared.
-    pub fn registry(&mut self) -> &mut StateRegistry {
-        &mut self.registry
+    /// An empty backend of the operator with uid `operator_uid`.
+    pub fn for_operator(key_groups: KeyGroupRange, max_parallelism: u32, operator_uid: &str) -> Self {
+        Self {
+            registry: StateRegistry::default(),
+            key_groups,
+            max_parallelism,
+            operator_uid: operator_uid.to_string(),
+            _key: std::marker::PhantomData,
+        }
     }
 
     /// Number of entries, over all states, stored in `key_group`.
@@ -237,7 +243,7 @@ impl<K: Key> HeapKeyedStateBackend<K> {
     }
 
     /// The table of state `index`, created on first use (with the restored entries, if any).
-    pub(crate) fn table<N: Namespace, S: StateValue>(
+    pub(crate) fn state_table<N: Namespace, S: StateValue>(
         &mut self,
         index: usize,
     ) -> Result<&mut StateTable<K, N, S>, StateError> {
@@ -248,7 +254,7 @@ impl<K: Key> HeapKeyedStateBackend<K> {
             for (key_group, bytes) in std::mem::take(&mut slot.restored) {
                 table
                     .restore_group(key_group, &bytes)
-                    .map_err(|reason| StateError::Restore { name: slot.name.clone(), reason })?;
+                    .map_err(|reason| StateError::unreadable(&slot.name, &self.operator_uid, reason))?;
             }
             slot.table = Some(Box::new(table));
         }
@@ -260,7 +266,7 @@ impl<K: Key> HeapKeyedStateBackend<K> {
     }
 
     /// Writes every state, per key group, into `out` (restored state not yet accessed included).
-    pub fn snapshot(&self, out: &mut OperatorSnapshot) -> Result<(), StateError> {
+    pub fn snapshot_sections(&self, out: &mut OperatorSnapshot) -> Result<(), StateError> {
         for slot in &self.registry.slots {
             let section = format!("{STATE_SECTION}{}", slot.name);
             match &slot.table {
@@ -285,7 +291,7 @@ impl<K: Key> HeapKeyedStateBackend<K> {
 
     /// Takes the keyed-state sections of a restored snapshot; each state gets its entries when
     /// the operator declares it and first uses it.
-    pub fn restore(&mut self, sections: &[KeyedSection]) {
+    pub fn restore_sections(&mut self, sections: &[KeyedSection]) {
         for section in sections {
             if let Some(name) = section.name.strip_prefix(STATE_SECTION)
                 && self.key_groups.contains(section.key_group)
@@ -302,14 +308,14 @@ impl<K: Key> HeapKeyedStateBackend<K> {
 
 /// The state of the current key: what a handle needs for one access.
 pub struct StateScope<'a, K> {
-    pub(crate) backend: &'a mut HeapKeyedStateBackend<K>,
+    pub(crate) backend: &'a mut KeyedBackend<K>,
     pub(crate) key: &'a K,
     pub(crate) key_group: u32,
 }
 
 impl<'a, K: Key> StateScope<'a, K> {
     /// A scope on `backend` for `key` in `key_group`.
-    pub fn new(backend: &'a mut HeapKeyedStateBackend<K>, key: &'a K, key_group: u32) -> Self {
+    pub(crate) fn new(backend: &'a mut KeyedBackend<K>, key: &'a K, key_group: u32) -> Self {
         Self { backend, key, key_group }
     }
 }
@@ -331,6 +337,29 @@ impl<K: Key> KeyedStateAccess for StateScope<'_, K> {
     }
 }
 
+impl<K: Key> KeyedStateBackend<K> for HeapKeyedStateBackend<K> {
+    fn max_parallelism(&self) -> u32 {
+        self.max_parallelism
+    }
+    fn registry(&mut self) -> &mut StateRegistry {
+        &mut self.registry
+    }
+    #[inline]
+    fn table<N: Namespace, S: StateValue>(&mut self, index: usize) -> Result<TableRef<'_, K, N, S>, StateError> {
+        self.state_table(index).map(TableRef::Heap)
+    }
+    fn snapshot(&mut self, _barrier: &CheckpointBarrier, out: &mut OperatorSnapshot) -> Result<(), StateError> {
+        self.snapshot_sections(out)
+    }
+    fn restore(&mut self, restored: &RestoredOperator) -> Result<(), StateError> {
+        if !restored.file_sets.is_empty() || restored.keyed.iter().any(|s| s.name.starts_with(ROCKSDB_SECTION)) {
+            return Err(StateError::BackendMismatch { expected: "heap", found: "RocksDB" });
+        }
+        self.restore_sections(&restored.keyed);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,7 +377,7 @@ mod tests {
     fn tables_are_split_by_key_group() {
         let mut backend = HeapKeyedStateBackend::<String>::new(KeyGroupRange::new(10, 19), 128);
         let index = backend.registry().register::<(VoidNamespace, i64)>("count", "value").unwrap();
-        let table = backend.table::<VoidNamespace, i64>(index).unwrap();
+        let table = backend.state_table::<VoidNamespace, i64>(index).unwrap();
         table.put(12, &"a".to_string(), &VoidNamespace, 1);
         table.put(12, &"b".to_string(), &VoidNamespace, 2);
         table.put(15, &"a".to_string(), &VoidNamespace, 3);

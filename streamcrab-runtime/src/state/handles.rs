@@ -4,17 +4,18 @@
 //! without a suffix use [`VoidNamespace`]; the `_in` methods take an explicit namespace.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::marker::PhantomData;
 
-use super::backend::{StateRegistry, StateTable};
+use super::backend::StateRegistry;
+use super::keyed_backend::{KeyedStateBackend, MapKey, TableRef};
 use super::{KeyedStateAccess, Namespace, StateScope, StateValue, VoidNamespace};
 use crate::data::Key;
 use crate::error::StateError;
 
-/// A state's table with the current key group and key.
-type ScopedTable<'a, K, N, S> = (&'a mut StateTable<K, N, S>, u32, &'a K);
+/// A state's entries with the current key group and key.
+type ScopedTable<'a, K, N, S> = (TableRef<'a, K, N, S>, u32, &'a K);
 
+#[inline]
 fn table_of<'a, K: Key, N: Namespace, S: StateValue>(
     scope: StateScope<'a, K>,
     index: usize,
@@ -101,22 +102,20 @@ impl<V: StateValue> ValueStateDescriptor<V> {
 impl<V: StateValue, N: Namespace> ValueState<V, N> {
     /// The value of the current key in `ns`, if set.
     pub fn value_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Option<V>, StateError> {
-        let (table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
-        Ok(table.get(kg, key, ns).cloned())
+        let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
+        table.get(kg, key, ns)
     }
 
     /// Sets the value of the current key in `ns`.
     pub fn update_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N, value: V) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
-        table.put(kg, key, ns, value);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
+        table.put(kg, key, ns, value)
     }
 
     /// Removes the value of the current key in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
-        table.remove(kg, key, ns);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
+        table.delete(kg, key, ns)
     }
 }
 
@@ -148,15 +147,14 @@ impl<V: StateValue> ListStateDescriptor<V> {
 impl<V: StateValue, N: Namespace> ListState<V, N> {
     /// The list of the current key in `ns` (empty if never added to).
     pub fn get_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Vec<V>, StateError> {
-        let (table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
-        Ok(table.get(kg, key, ns).cloned().unwrap_or_default())
+        let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
+        table.list_get(kg, key, ns)
     }
 
     /// Appends `value` to the list of the current key in `ns`.
     pub fn add_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N, value: V) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
-        table.get_or_insert_with(kg, key, ns, Vec::new).push(value);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
+        table.list_add(kg, key, ns, value)
     }
 
     /// Replaces the list of the current key in `ns`.
@@ -166,20 +164,14 @@ impl<V: StateValue, N: Namespace> ListState<V, N> {
         ns: &N,
         values: Vec<V>,
     ) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
-        if values.is_empty() {
-            table.remove(kg, key, ns);
-        } else {
-            table.put(kg, key, ns, values);
-        }
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
+        table.list_put(kg, key, ns, values)
     }
 
     /// Removes the list of the current key in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
-        table.remove(kg, key, ns);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
+        table.delete(kg, key, ns)
     }
 }
 
@@ -207,7 +199,7 @@ impl<V: StateValue> ListState<V> {
 
 impl<UK, UV> MapStateDescriptor<UK, UV>
 where
-    UK: Clone + Eq + Hash + Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    UK: MapKey,
     UV: StateValue,
 {
     /// Registers the state in namespace `N`.
@@ -219,7 +211,7 @@ where
 
 impl<UK, UV, N> MapState<UK, UV, N>
 where
-    UK: Clone + Eq + Hash + Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    UK: MapKey,
     UV: StateValue,
     N: Namespace,
 {
@@ -230,8 +222,8 @@ where
         ns: &N,
         user_key: &UK,
     ) -> Result<Option<UV>, StateError> {
-        let (table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
-        Ok(table.get(kg, key, ns).and_then(|m| m.get(user_key)).cloned())
+        let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
+        table.map_get(kg, key, ns, user_key)
     }
 
     /// Puts `value` under `user_key` for the current key in `ns`.
@@ -242,9 +234,8 @@ where
         user_key: UK,
         value: UV,
     ) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
-        table.get_or_insert_with(kg, key, ns, HashMap::new).insert(user_key, value);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
+        table.map_put(kg, key, ns, user_key, value)
     }
 
     /// Removes `user_key` for the current key in `ns`, returning its value.
@@ -254,32 +245,26 @@ where
         ns: &N,
         user_key: &UK,
     ) -> Result<Option<UV>, StateError> {
-        let (table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
-        let Some(map) = table.get_mut(kg, key, ns) else { return Ok(None) };
-        let removed = map.remove(user_key);
-        if map.is_empty() {
-            table.remove(kg, key, ns);
-        }
-        Ok(removed)
+        let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
+        table.map_remove(kg, key, ns, user_key)
     }
 
     /// All entries of the current key in `ns` (unordered, as Flink's heap backend).
     pub fn entries_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Vec<(UK, UV)>, StateError> {
-        let (table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
-        Ok(table.get(kg, key, ns).map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default())
+        let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
+        table.map_entries(kg, key, ns)
     }
 
     /// Removes the whole map of the current key in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
-        table.remove(kg, key, ns);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
+        table.map_clear(kg, key, ns)
     }
 }
 
 impl<UK, UV> MapState<UK, UV>
 where
-    UK: Clone + Eq + Hash + Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    UK: MapKey,
     UV: StateValue,
 {
     /// The value under `user_key` for the current key.
@@ -354,26 +339,24 @@ impl<V, F: Clone, N> Clone for ReducingState<V, F, N> {
 impl<V: StateValue, F: Fn(V, V) -> V, N: Namespace> ReducingState<V, F, N> {
     /// The reduced value of the current key in `ns`.
     pub fn get_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Option<V>, StateError> {
-        let (table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
-        Ok(table.get(kg, key, ns).cloned())
+        let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
+        table.get(kg, key, ns)
     }
 
     /// Folds `value` into the current key's value in `ns` (the first value is stored as is).
     pub fn add_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N, value: V) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
-        let next = match table.remove(kg, key, ns) {
+        let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
+        let next = match table.get(kg, key, ns)? {
             Some(acc) => (self.reduce)(acc, value),
             None => value,
         };
-        table.put(kg, key, ns, next);
-        Ok(())
+        table.put(kg, key, ns, next)
     }
 
     /// Removes the current key's value in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
-        table.remove(kg, key, ns);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
+        table.delete(kg, key, ns)
     }
 }
 
@@ -454,23 +437,20 @@ impl<In, A: Clone, N> Clone for AggregatingState<In, A, N> {
 impl<In, A: AggregateFunction<In>, N: Namespace> AggregatingState<In, A, N> {
     /// The aggregate of the current key in `ns`, if anything was added.
     pub fn get_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Option<A::Out>, StateError> {
-        let (table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
-        Ok(table.get(kg, key, ns).map(|acc| self.function.get_result(acc)))
+        let (mut table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
+        Ok(table.get(kg, key, ns)?.map(|acc| self.function.get_result(&acc)))
     }
 
     /// Adds `value` to the current key's accumulator in `ns`.
     pub fn add_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N, value: In) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
-        let acc = table.get_or_insert_with(kg, key, ns, || self.function.create_accumulator());
-        self.function.add(value, acc);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
+        table.update(kg, key, ns, || self.function.create_accumulator(), |acc| self.function.add(value, acc))
     }
 
     /// Removes the current key's accumulator in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
-        let (table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
-        table.remove(kg, key, ns);
-        Ok(())
+        let (mut table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
+        table.delete(kg, key, ns)
     }
 }
 

@@ -8,19 +8,27 @@
 //! function struct. Non-window state lives in [`VoidNamespace`]; windows use the window as
 //! namespace.
 //!
+//! Where keyed state lives is the job's [`StateBackend`]: hash tables on the heap (default), or
+//! RocksDB (module `rocksdb`, with the `rocksdb` feature). Operators reach either through
+//! `KeyedBackend`, and both give the handles the same answers.
+//!
 //! Operator (non-keyed) state is a set of named lists per operator instance
 //! ([`OperatorListState`]), for sources and sinks.
 
 mod backend;
 mod handles;
+mod keyed_backend;
 mod operator_state;
+#[cfg(feature = "rocksdb")]
+pub mod rocksdb;
 
-pub(crate) use backend::StateTable;
 pub use backend::{HeapKeyedStateBackend, KeyedStateAccess, StateRegistry, StateScope};
 pub use handles::{
     AggregateFunction, AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState,
     MapStateDescriptor, ReducingState, ReducingStateDescriptor, ValueState, ValueStateDescriptor,
 };
+pub use keyed_backend::{KeyedBackend, MapKey, StateBackend};
+pub(crate) use keyed_backend::{KeyedStateBackend, TableRef};
 pub use operator_state::{OperatorListState, OperatorStateAccess, OperatorStateStore};
 
 use std::hash::Hash;
@@ -36,7 +44,12 @@ pub struct VoidNamespace;
 pub trait Namespace: Clone + Eq + Hash + Send + Serialize + DeserializeOwned + 'static {}
 impl<T: Clone + Eq + Hash + Send + Serialize + DeserializeOwned + 'static> Namespace for T {}
 
-/// Values that can be kept in state: serializable, since state is part of every checkpoint.
+/// Values that can be kept in state: serializable, since state is part of every checkpoint (and
+/// RocksDB stores every value serialized).
+///
+/// Values are encoded with bincode, which is not self-describing: types whose `Deserialize`
+/// needs `deserialize_any` (`serde_json::Value`, `#[serde(untagged)]` or `#[serde(flatten)]`)
+/// are refused when read back, with [`StateError::Deserialize`](crate::error::StateError).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be kept in state",
     note = "state values must be `Clone + Send + 'static` and implement serde's `Serialize` and `Deserialize`"

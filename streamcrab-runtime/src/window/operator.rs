@@ -16,11 +16,12 @@ use crate::checkpoint::TaskSnapshot;
 use crate::checkpoint::keyed_state::{open_keyed, snapshot_keyed};
 use crate::data::{Data, Key};
 use crate::element::{CheckpointBarrier, StreamRecord, Watermark, WatermarkStatus};
+use crate::error::StateError;
 use crate::error::TaskError;
-use crate::keygroup::{KeyGroupRange, assign_to_key_group};
+use crate::keygroup::assign_to_key_group;
 use crate::operator::side_output::SideOutputs;
 use crate::operator::{Collector, Operator, OperatorId, OutputTag, Stage};
-use crate::state::{HeapKeyedStateBackend, StateValue, VoidNamespace};
+use crate::state::{KeyedBackend, KeyedStateBackend, Namespace, StateValue, TableRef, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
 use crate::timer::{TimeDomain, TimerService};
 
@@ -110,9 +111,6 @@ enum Stored<A, T> {
     Elements(Vec<StreamRecord<T>>),
 }
 
-/// The per-window contents of a window operator.
-type ContentsTable<K, A, T> = crate::state::StateTable<K, Window, Stored<A, T>>;
-
 /// The stage of a window operator.
 pub struct WindowStage<KS, C, T> {
     key_selector: KS,
@@ -160,7 +158,7 @@ where
             settings: self.settings,
             id: self.id,
             name: String::new(),
-            backend: HeapKeyedStateBackend::new(KeyGroupRange::new(0, 0), 1),
+            backend: KeyedBackend::placeholder(),
             slots: Slots::default(),
             timers: TimerService::default(),
             processing_timers: TimerService::default(),
@@ -192,7 +190,7 @@ pub struct WindowOperator<K, T, KS, C: WindowContents<K, T>, N> {
     settings: WindowSettings,
     id: OperatorId,
     name: String,
-    backend: HeapKeyedStateBackend<K>,
+    backend: KeyedBackend<K>,
     slots: Slots,
     timers: TimerService<K, Window>,
     processing_timers: TimerService<K, Window>,
@@ -272,22 +270,49 @@ where
     ) -> Result<(), TaskError> {
         let mut earliest: Option<i64> = None;
         for window in merged {
-            if let Some(&t) = self.fire_times()?.get(key_group, key, window) {
+            if let Some(t) = self.fire_times(|f| f.get(key_group, key, window))? {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }
         }
         if let Some(t) = earliest {
-            self.fire_times()?.put(key_group, key, result, t);
+            self.fire_times(|f| f.put(key_group, key, result, t))?;
             self.timers_of(domain).register(key, result, t);
         }
         Ok(())
     }
 
-    fn fire_times(&mut self) -> Result<&mut crate::state::StateTable<K, Window, i64>, TaskError> {
-        let slot = self.slots.fire_times;
-        self.backend
-            .table::<Window, i64>(slot)
-            .map_err(|source| TaskError::State { operator: self.name.clone(), source })
+    /// Runs `access` on state `slot`, naming the operator in its error.
+    fn state<NS: Namespace, S: StateValue, R>(
+        &mut self,
+        slot: usize,
+        access: impl FnOnce(&mut TableRef<'_, K, NS, S>) -> Result<R, StateError>,
+    ) -> Result<R, TaskError> {
+        let result = self.backend.table::<NS, S>(slot).and_then(|mut table| access(&mut table));
+        result.map_err(|source| TaskError::State { operator: self.name.clone(), source })
+    }
+
+    /// The pending firing time of continuous triggers, per window.
+    fn fire_times<R>(
+        &mut self,
+        access: impl FnOnce(&mut TableRef<'_, K, Window, i64>) -> Result<R, StateError>,
+    ) -> Result<R, TaskError> {
+        self.state(self.slots.fire_times, access)
+    }
+
+    /// The element count of count triggers, per window.
+    fn counts<R>(
+        &mut self,
+        access: impl FnOnce(&mut TableRef<'_, K, Window, u64>) -> Result<R, StateError>,
+    ) -> Result<R, TaskError> {
+        self.state(self.slots.counts, access)
+    }
+
+    /// The contents of each window.
+    fn stored<R>(
+        &mut self,
+        access: impl FnOnce(&mut TableRef<'_, K, Window, Stored<C::Acc, T>>) -> Result<R, StateError>,
+    ) -> Result<R, TaskError> {
+        self.state(self.slots.contents, access)
     }
 
     /// `ContinuousEventTimeTrigger` / `ContinuousProcessingTimeTrigger.registerNextFireTimestamp`.
@@ -301,18 +326,9 @@ where
         domain: TimeDomain,
     ) -> Result<(), TaskError> {
         let next = time.saturating_add(interval).min(window.max_timestamp());
-        self.fire_times()?.put(key_group, key, window, next);
+        self.fire_times(|f| f.put(key_group, key, window, next))?;
         self.timers_of(domain).register(key, window, next);
         Ok(())
-    }
-
-    fn count_of(&mut self, key: &K, key_group: u32, window: &Window) -> Result<&mut u64, TaskError> {
-        let slot = self.slots.counts;
-        let table = self
-            .backend
-            .table::<Window, u64>(slot)
-            .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
-        Ok(table.get_or_insert_with(key_group, key, window, || 0))
     }
 
     fn on_element_trigger(
@@ -341,14 +357,14 @@ where
                     return Ok(TriggerResult::Fire);
                 }
                 self.timers.register(key, window, window.max_timestamp());
-                if self.fire_times()?.get(key_group, key, window).is_none() {
+                if self.fire_times(|f| f.get(key_group, key, window))?.is_none() {
                     let start = timestamp - timestamp % interval;
                     self.register_next_fire(key, key_group, window, start, *interval, TimeDomain::EventTime)?;
                 }
                 TriggerResult::Continue
             }
             Trigger::ContinuousProcessingTime(interval) => {
-                if self.fire_times()?.get(key_group, key, window).is_none() {
+                if self.fire_times(|f| f.get(key_group, key, window))?.is_none() {
                     let now = self.clock.now_millis();
                     let start = now - now % interval;
                     self.register_next_fire(key, key_group, window, start, *interval, TimeDomain::ProcessingTime)?;
@@ -356,14 +372,23 @@ where
                 TriggerResult::Continue
             }
             Trigger::Count(n) => {
-                let count = self.count_of(key, key_group, window)?;
-                *count += 1;
-                if *count >= *n {
-                    *count = 0;
-                    TriggerResult::Fire
-                } else {
-                    TriggerResult::Continue
-                }
+                let fire = self.counts(|c| {
+                    c.update(
+                        key_group,
+                        key,
+                        window,
+                        || 0,
+                        |count| {
+                            *count += 1;
+                            let fire = *count >= *n;
+                            if fire {
+                                *count = 0;
+                            }
+                            fire
+                        },
+                    )
+                })?;
+                if fire { TriggerResult::Fire } else { TriggerResult::Continue }
             }
             Trigger::Purging(inner) => self.on_element_trigger(inner, key, key_group, window, timestamp)?.purging(),
             Trigger::Never => TriggerResult::Continue,
@@ -386,8 +411,8 @@ where
             (Trigger::ContinuousEventTime(_), TimeDomain::EventTime) if fire_at_end => TriggerResult::Fire,
             (Trigger::ContinuousEventTime(interval), TimeDomain::EventTime)
             | (Trigger::ContinuousProcessingTime(interval), TimeDomain::ProcessingTime) => {
-                if self.fire_times()?.get(key_group, key, window) == Some(&time) {
-                    self.fire_times()?.remove(key_group, key, window);
+                if self.fire_times(|f| f.get(key_group, key, window))? == Some(time) {
+                    self.fire_times(|f| f.delete(key_group, key, window))?;
                     if time < window.max_timestamp() {
                         self.register_next_fire(key, key_group, window, time, *interval, domain)?;
                     }
@@ -413,18 +438,11 @@ where
                 } else {
                     TimeDomain::ProcessingTime
                 };
-                if let Some(time) = self.fire_times()?.remove(key_group, key, window) {
+                if let Some(time) = self.fire_times(|f| f.remove(key_group, key, window))? {
                     self.timers_of(domain).delete(key, window, time);
                 }
             }
-            Trigger::Count(_) => {
-                let slot = self.slots.counts;
-                let table = self
-                    .backend
-                    .table::<Window, u64>(slot)
-                    .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
-                table.remove(key_group, key, window);
-            }
+            Trigger::Count(_) => self.counts(|c| c.delete(key_group, key, window))?,
             Trigger::Purging(inner) => self.clear_trigger(inner, key, key_group, window)?,
             Trigger::Never => {}
         }
@@ -462,22 +480,14 @@ where
             Trigger::Count(_) => {
                 let mut total = 0;
                 for window in merged {
-                    total += *self.count_of(key, key_group, window)?;
+                    total += self.counts(|c| c.get(key_group, key, window))?.unwrap_or(0);
                 }
-                *self.count_of(key, key_group, result)? = total;
+                self.counts(|c| c.put(key_group, key, result, total))?;
             }
             Trigger::Purging(inner) => self.on_merge_trigger(inner, key, key_group, result, merged)?,
             Trigger::Never => {}
         }
         Ok(())
-    }
-
-    fn stored(&mut self) -> Result<&mut ContentsTable<K, C::Acc, T>, TaskError> {
-        let slot = self.slots.contents;
-        let name = self.name.clone();
-        self.backend
-            .table::<Window, Stored<C::Acc, T>>(slot)
-            .map_err(|source| TaskError::State { operator: name, source })
     }
 
     /// Adds `record` to the window's contents in place; whether the window had contents before.
@@ -489,22 +499,29 @@ where
         record: &StreamRecord<T>,
     ) -> Result<bool, TaskError> {
         let buffered = self.settings.evictor.is_some();
-        let table = self
-            .backend
-            .table::<Window, Stored<C::Acc, T>>(self.slots.contents)
-            .map_err(|source| TaskError::State { operator: self.name.clone(), source })?;
-        let slot = table.get_or_insert_with(key_group, key, window, || Stored::Empty);
-        let (next, had_contents) = match (std::mem::replace(slot, Stored::Empty), buffered) {
-            (Stored::Elements(mut elements), _) => {
-                elements.push(record.clone());
-                (Stored::Elements(elements), true)
-            }
-            (Stored::Empty, true) => (Stored::Elements(vec![record.clone()]), false),
-            (Stored::Acc(acc), _) => (Stored::Acc(self.contents.add(Some(acc), record.value.clone())), true),
-            (Stored::Empty, false) => (Stored::Acc(self.contents.add(None, record.value.clone())), false),
-        };
-        *slot = next;
-        Ok(had_contents)
+        let contents = &mut self.contents;
+        let added = self.backend.table::<Window, Stored<C::Acc, T>>(self.slots.contents).and_then(|mut table| {
+            table.update(
+                key_group,
+                key,
+                window,
+                || Stored::Empty,
+                |slot| {
+                    let (next, had_contents) = match (std::mem::replace(slot, Stored::Empty), buffered) {
+                        (Stored::Elements(mut elements), _) => {
+                            elements.push(record.clone());
+                            (Stored::Elements(elements), true)
+                        }
+                        (Stored::Empty, true) => (Stored::Elements(vec![record.clone()]), false),
+                        (Stored::Acc(acc), _) => (Stored::Acc(contents.add(Some(acc), record.value.clone())), true),
+                        (Stored::Empty, false) => (Stored::Acc(contents.add(None, record.value.clone())), false),
+                    };
+                    *slot = next;
+                    had_contents
+                },
+            )
+        });
+        added.map_err(|source| TaskError::State { operator: self.name.clone(), source })
     }
 
     fn merge_contents(
@@ -515,8 +532,8 @@ where
         sources: &[Window],
     ) -> Result<(), TaskError> {
         for source in sources {
-            let Some(from) = self.stored()?.remove(key_group, key, source) else { continue };
-            let into = self.stored()?.remove(key_group, key, target);
+            let Some(from) = self.stored(|s| s.remove(key_group, key, source))? else { continue };
+            let into = self.stored(|s| s.remove(key_group, key, target))?;
             let merged = match (into, from) {
                 (None | Some(Stored::Empty), from) => from,
                 (Some(into), Stored::Empty) => into,
@@ -527,7 +544,7 @@ where
                 }
                 (Some(into), _) => into,
             };
-            self.stored()?.insert(key_group, key.clone(), *target, merged);
+            self.stored(|s| s.put(key_group, key, target, merged))?;
         }
         Ok(())
     }
@@ -541,14 +558,16 @@ where
         state_window: &Window,
     ) -> Result<(), TaskError> {
         let evictor = self.settings.evictor;
-        let Some(stored) = self.stored()?.get_mut(key_group, key, state_window) else { return Ok(()) };
+        let Some(stored) = self.stored(|s| s.get(key_group, key, state_window))? else { return Ok(()) };
         let acc = match stored {
             Stored::Empty => return Ok(()),
-            Stored::Acc(acc) => acc.clone(),
-            Stored::Elements(elements) => {
-                evict(evictor, elements);
+            Stored::Acc(acc) => acc,
+            Stored::Elements(mut elements) => {
+                evict(evictor, &mut elements);
+                // The eviction is kept: a later firing of the window sees the evicted contents.
+                self.stored(|s| s.put(key_group, key, state_window, Stored::Elements(elements.clone())))?;
                 let mut acc = None;
-                for element in elements.clone() {
+                for element in elements {
                     acc = Some(self.contents.add(acc, element.value));
                 }
                 match acc {
@@ -579,33 +598,21 @@ where
             self.emit_window(key, key_group, window, state_window)?;
         }
         if result.is_purge() {
-            self.stored()?.remove(key_group, key, state_window);
+            self.stored(|s| s.delete(key_group, key, state_window))?;
         }
         Ok(())
     }
 
     fn merging_set(&mut self, key: &K, key_group: u32) -> Result<MergingWindowSet, TaskError> {
-        let slot = self.slots.merging;
-        let name = self.name.clone();
-        let table = self
-            .backend
-            .table::<VoidNamespace, MergingWindowSet>(slot)
-            .map_err(|source| TaskError::State { operator: name, source })?;
-        Ok(table.remove(key_group, key, &VoidNamespace).unwrap_or_default())
+        let set = self.state(self.slots.merging, |m| m.remove(key_group, key, &VoidNamespace))?;
+        Ok(set.unwrap_or_default())
     }
 
     fn persist_merging_set(&mut self, key: &K, key_group: u32, set: MergingWindowSet) -> Result<(), TaskError> {
         if set.mapping.is_empty() {
             return Ok(());
         }
-        let slot = self.slots.merging;
-        let name = self.name.clone();
-        let table = self
-            .backend
-            .table::<VoidNamespace, MergingWindowSet>(slot)
-            .map_err(|source| TaskError::State { operator: name, source })?;
-        table.insert(key_group, key.clone(), VoidNamespace, set);
-        Ok(())
+        self.state(self.slots.merging, |m| m.put(key_group, key, &VoidNamespace, set))
     }
 
     fn on_merge(&mut self, key: &K, key_group: u32, merge: Merge) -> Result<(), TaskError> {
@@ -697,7 +704,7 @@ where
         let result = self.on_timer_trigger(&trigger, &key, key_group, &window, time, domain)?;
         self.apply_trigger_result(result, &key, key_group, &window, &state_window)?;
         if domain == self.window_domain() && time == self.cleanup_time(&window) {
-            self.stored()?.remove(key_group, &key, &state_window);
+            self.stored(|s| s.delete(key_group, &key, &state_window))?;
             let trigger = Rc::clone(&self.trigger);
             self.clear_trigger(&trigger, &key, key_group, &window)?;
             if let (Some(set), Some(w)) = (set.as_mut(), window.time()) {
@@ -822,7 +829,7 @@ where
 
     fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
         let timers = (&self.timers, &self.processing_timers);
-        snapshot_keyed(snapshot, self.id, &self.name, &self.backend, timers, None)?;
+        snapshot_keyed((snapshot, &barrier), self.id, &self.name, &mut self.backend, timers, None)?;
         self.side.barrier(barrier)?;
         self.next.snapshot_state(barrier, snapshot)
     }
