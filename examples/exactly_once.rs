@@ -5,6 +5,9 @@
 //! the run went.
 //!
 //! `cargo run --release --example exactly_once [output-dir]`
+//!
+//! `STREAMCRAB_STATE_BACKEND=rocksdb` (Flink's `state.backend.type`; needs
+//! `--features rocksdb`) keeps the window state in RocksDB with incremental checkpoints.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,6 +16,7 @@ use std::time::Duration;
 use streamcrab::checkpoint::RestartStrategy;
 use streamcrab::file_sink::ExactlyOnceFileSink;
 use streamcrab::prelude::*;
+use streamcrab::state::StateBackend;
 use streamcrab::watermark::WatermarkStrategy;
 use streamcrab::window::TumblingEventTimeWindows;
 use streamcrab_examples::data::{INJECTED_FAILURE_AT, MeterReading, meter_reading};
@@ -20,7 +24,9 @@ use streamcrab_examples::data::{INJECTED_FAILURE_AT, MeterReading, meter_reading
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let work = std::env::temp_dir().join(format!("streamcrab-exactly-once-{}", std::process::id()));
     let output = std::env::args().nth(1).map_or_else(|| work.join("output"), Into::into);
+    let backend = std::env::var("STREAMCRAB_STATE_BACKEND").ok();
     let env = StreamExecutionEnvironment::new("exactly-once");
+    env.set_state_backend(StateBackend::from_config(backend.as_deref().map(|b| ("state.backend.type", b)))?);
     env.set_parallelism(2)
         .enable_checkpointing(Duration::from_millis(20))
         .set_checkpoint_dir(work.join("checkpoints"))

@@ -113,11 +113,17 @@ pub fn sessions(env: &mut StreamExecutionEnvironment, out: &mut Output<(String, 
     *out = Some(summaries.collect_to_vec());
 }
 
-/// kWh per meter and 10 s window through an injected failure, exactly once
-/// (`examples/exactly_once.rs`; here the collecting sink commits with the checkpoints).
+/// kWh per meter and 10 s window through an injected failure, exactly once, with keyed state
+/// in `backend` (`examples/exactly_once.rs`; here the collecting sink commits with the
+/// checkpoints).
 #[pipeline]
-pub fn exactly_once(env: &mut StreamExecutionEnvironment, out: &mut Output<String>) {
+pub fn exactly_once(
+    env: &mut StreamExecutionEnvironment,
+    out: &mut Output<String>,
+    backend: &streamcrab::state::StateBackend,
+) {
     env.set_parallelism(2);
+    env.set_state_backend(backend.clone());
     env.enable_checkpointing(std::time::Duration::from_millis(20));
     env.set_restart_strategy(streamcrab::checkpoint::RestartStrategy::FixedDelay {
         attempts: 3,

@@ -74,11 +74,28 @@ fn compile_time_chains_match_runtime_tasks() {
 #[test]
 fn exactly_once_pipeline_equals_builder() {
     let mut out = None;
-    let result = pipelines::EXACTLY_ONCE.execute(|env| pipelines::exactly_once(env, &mut out)).unwrap();
+    let heap = streamcrab::state::StateBackend::Heap;
+    let result = pipelines::EXACTLY_ONCE.execute(|env| pipelines::exactly_once(env, &mut out, &heap)).unwrap();
     assert_eq!(result.restarts(), 1, "the injected failure restarted the job once");
     let mut got = out.expect("the pipeline sets its output").values();
     got.sort();
     assert_eq!(got, builder_output("exactly_once"));
+}
+
+/// The same job with its window state in RocksDB, as `#[pipeline]` and as the builder example
+/// (`STREAMCRAB_STATE_BACKEND=rocksdb`): both commit what the heap run commits.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn exactly_once_on_rocksdb_equals_the_heap_run() {
+    let mut out = None;
+    let rocksdb = streamcrab::state::StateBackend::RocksDb(Default::default());
+    let result = pipelines::EXACTLY_ONCE.execute(|env| pipelines::exactly_once(env, &mut out, &rocksdb)).unwrap();
+    assert_eq!(result.restarts(), 1, "the injected failure restarted the job once");
+    let mut got = out.expect("the pipeline sets its output").values();
+    got.sort();
+    let heap = builder_output("exactly_once");
+    assert_eq!(got, heap);
+    assert_eq!(common::sorted_lines_with("exactly_once", &[("STREAMCRAB_STATE_BACKEND", "rocksdb")]), heap);
 }
 
 /// A pipeline that is one chain: its task, built by chain id, runs on its own.

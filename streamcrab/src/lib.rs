@@ -3,6 +3,10 @@
 //! This is the crate jobs depend on. It re-exports the DataStream builder API, the function
 //! traits, state, sources and sinks of [`streamcrab_runtime`]; [`prelude`] has the usual imports.
 //!
+//! Cargo feature `rocksdb`: the RocksDB keyed-state backend (`state::rocksdb`), chosen with
+//! `env.set_state_backend(StateBackend::RocksDb(..))`. It builds RocksDB from source and needs
+//! libclang (`apt-get install libclang-dev`).
+//!
 //! ```
 //! use streamcrab::prelude::*;
 //!

@@ -524,3 +524,35 @@ fn concurrent_checkpoints_stay_exactly_once(backend: StateBackend) {
     assert!(result.completed_checkpoints() >= 2);
     assert_same_records(recovered, expected, "every record counted once");
 }
+
+/// RocksDB's incremental checkpoints restore into another parallelism (Flink restores a
+/// retained checkpoint with `-s <chk-dir>` the same way): a job cancelled after checkpoints
+/// completed starts again from the newest checkpoint folder with the keyed operator at
+/// parallelism 3; each new instance takes the key groups it now owns out of the old instances'
+/// SST files. Counts continue and the exactly-once sink commits every line once.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn rocksdb_incremental_checkpoints_restore_into_another_parallelism() {
+    use streamcrab::file_sink::ExactlyOnceFileSink;
+    let rocksdb = support::rocksdb_backend();
+    let (out, checkpoints) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let env = savepointable_job_on(&rocksdb, out.path(), "", 2);
+    env.enable_checkpointing(Duration::from_millis(5)).set_checkpoint_dir(checkpoints.path());
+    let handle = env.execute_async().unwrap();
+    while checkpoint_ids(checkpoints.path()).is_empty() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(!handle.is_finished(), "the job is cancelled while it runs");
+    handle.cancel();
+    let _ = handle.join();
+    let newest = *checkpoint_ids(checkpoints.path()).last().unwrap();
+    let folder = checkpoints.path().join(format!("chk-{newest}"));
+    let shared = std::fs::read_dir(checkpoints.path().join("shared")).unwrap().count();
+    assert!(shared >= 2, "each RocksDB instance put its SST files in the shared folder");
+
+    let rescaled = savepointable_job_on(&rocksdb, out.path(), "", 3);
+    rescaled.restore_from_savepoint(&folder, false);
+    rescaled.execute().expect("restores the incremental checkpoint at parallelism 3");
+    let lines = ExactlyOnceFileSink::<String>::read_committed(out.path()).unwrap();
+    assert_same_records(lines, savepointable_job_output(), "counts continue across the rescale, each record once");
+}

@@ -134,6 +134,7 @@ const ENV_METHODS: &[&str] = &[
     "set_restart_strategy",
     "set_checkpoint_dir",
     "set_checkpoint_storage",
+    "set_state_backend",
     "restore_from_savepoint",
     "execute",
     "execute_async",

@@ -16,6 +16,7 @@
 //! ([`OperatorListState`]), for sources and sinks.
 
 mod backend;
+mod config;
 mod handles;
 mod keyed_backend;
 mod operator_state;
@@ -23,6 +24,7 @@ mod operator_state;
 pub mod rocksdb;
 
 pub use backend::{HeapKeyedStateBackend, KeyedStateAccess, StateRegistry, StateScope};
+pub use config::StateConfigError;
 pub use handles::{
     AggregateFunction, AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState,
     MapStateDescriptor, ReducingState, ReducingStateDescriptor, ValueState, ValueStateDescriptor,

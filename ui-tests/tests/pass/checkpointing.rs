@@ -10,6 +10,7 @@ fn checkpointed(env: &mut StreamExecutionEnvironment) {
     env.set_checkpoint_config(CheckpointConfig::new(Duration::from_millis(50)));
     env.set_restart_strategy(RestartStrategy::NoRestart);
     env.set_checkpoint_dir(std::env::temp_dir().join("ui-checkpoints"));
+    env.set_state_backend(streamcrab::state::StateBackend::Heap);
     env.from_sequence(1, 10)
         .map(|x: i64| x.to_string())
         .uid("to-string")
