@@ -4,11 +4,12 @@
 
 mod support;
 
+use std::time::Duration;
 use streamcrab::functions::OutputTag;
 use streamcrab::prelude::*;
 use streamcrab::state::{
     AggregateFunction, AggregatingState, AggregatingStateDescriptor, ListState, MapState, ReducingState, StateBackend,
-    ValueState,
+    StateTtlConfig, ValueState,
 };
 use streamcrab::testing::{KeyedOneInputHarness, OneInputHarness};
 
@@ -208,6 +209,8 @@ support::on_every_backend!(
     state_is_separate_per_namespace,
     rolling_reduce_harness_keeps_timestamps,
     a_state_whose_type_changed_is_a_typed_error_naming_state_and_operator,
+    state_expires_after_its_time_to_live,
+    state_ttl_update_type_and_visibility,
 );
 
 fn keyed_state_of_every_kind_is_scoped_to_the_current_key_in_the_harness(backend: StateBackend) {
@@ -287,6 +290,7 @@ enum Command {
 /// Applies commands to every kind of state of the current key; `Show` emits what is stored.
 #[derive(Clone, Default)]
 struct Commands {
+    ttl: Option<StateTtlConfig>,
     states: Option<States>,
     max: Option<ReducingState<i64, Max>>,
     avg: Option<AggregatingState<i64, Average>>,
@@ -298,13 +302,18 @@ type Shown = (String, Option<i64>, Vec<i64>, Vec<(i64, i64)>, Option<i64>, Optio
 
 impl KeyedProcessFunction<String, (String, Command), Shown> for Commands {
     fn open(&mut self, ctx: &mut RuntimeContext<'_>) -> UserResult {
-        self.states = Some((
-            ctx.get_state(&ValueStateDescriptor::new("value"))?,
-            ctx.get_list_state(&ListStateDescriptor::new("list"))?,
-            ctx.get_map_state(&MapStateDescriptor::new("map"))?,
-        ));
-        self.max = Some(ctx.get_reducing_state(&ReducingStateDescriptor::new("max", i64::max as Max))?);
-        self.avg = Some(ctx.get_aggregating_state(&AggregatingStateDescriptor::new("avg", Average))?);
+        let (mut value, mut list, mut map) =
+            (ValueStateDescriptor::new("value"), ListStateDescriptor::new("list"), MapStateDescriptor::new("map"));
+        let mut max = ReducingStateDescriptor::new("max", i64::max as Max);
+        let mut avg = AggregatingStateDescriptor::new("avg", Average);
+        if let Some(ttl) = self.ttl {
+            (value, list, map) =
+                (value.enable_time_to_live(ttl), list.enable_time_to_live(ttl), map.enable_time_to_live(ttl));
+            (max, avg) = (max.enable_time_to_live(ttl), avg.enable_time_to_live(ttl));
+        }
+        self.states = Some((ctx.get_state(&value)?, ctx.get_list_state(&list)?, ctx.get_map_state(&map)?));
+        self.max = Some(ctx.get_reducing_state(&max)?);
+        self.avg = Some(ctx.get_aggregating_state(&avg)?);
         Ok(())
     }
 
@@ -347,12 +356,62 @@ impl KeyedProcessFunction<String, (String, Command), Shown> for Commands {
 }
 
 fn run_commands(backend: StateBackend, commands: Vec<(&str, Command)>) -> Vec<Shown> {
-    let mut h = KeyedOneInputHarness::for_keyed_process(|(k, _): &(String, Command)| k.clone(), Commands::default())
+    run_commands_at(backend, None, commands.into_iter().map(|(k, c)| (0, k, c)).collect())
+}
+
+/// Runs `(processing time, key, command)`s with every state's time-to-live `ttl`.
+fn run_commands_at(
+    backend: StateBackend,
+    ttl: Option<StateTtlConfig>,
+    commands: Vec<(i64, &str, Command)>,
+) -> Vec<Shown> {
+    let function = Commands { ttl, ..Commands::default() };
+    let mut h = KeyedOneInputHarness::for_keyed_process(|(k, _): &(String, Command)| k.clone(), function)
         .with_state_backend(backend);
-    for (key, command) in commands {
+    for (time, key, command) in commands {
+        h.set_processing_time(time).unwrap();
         h.process_element((key.to_string(), command)).unwrap();
     }
     h.values()
+}
+
+/// Flink's state TTL (`StateTtlConfig`, processing time, `OnCreateAndWrite`,
+/// `NeverReturnExpired`): a value is gone once `ttl` has passed since its last write, for every
+/// state kind; list elements and map entries expire one by one; a read does not refresh.
+fn state_expires_after_its_time_to_live(backend: StateBackend) {
+    use Command::*;
+    let ttl = Some(StateTtlConfig::new(Duration::from_millis(10)));
+    let shown = run_commands_at(
+        backend,
+        ttl,
+        vec![(0, "a", Fill(1)), (6, "a", Fill(2)), (9, "a", Show), (12, "a", Show), (16, "a", Show)],
+    );
+    assert_eq!(shown[0], ("a".into(), Some(2), vec![1, 2], vec![(1, 10), (2, 20)], Some(2), Some(1.5), true));
+    // At 12 the writes of time 0 expired: the first list element and map entry are gone; the
+    // value, max and average were rewritten at 6 and live on.
+    assert_eq!(shown[1], ("a".into(), Some(2), vec![2], vec![(2, 20)], Some(2), Some(1.5), false));
+    assert_eq!(shown[2], ("a".into(), None, vec![], vec![], None, None, false));
+}
+
+/// `OnReadAndWrite` refreshes on reads; `ReturnExpiredIfNotCleanedUp` returns an expired value
+/// once, from the read that removes it.
+fn state_ttl_update_type_and_visibility(backend: StateBackend) {
+    use Command::*;
+    use streamcrab::state::{StateVisibility, UpdateType};
+    let refreshing = StateTtlConfig::new(Duration::from_millis(10)).with_update_type(UpdateType::OnReadAndWrite);
+    let shown = run_commands_at(
+        backend,
+        Some(refreshing),
+        vec![(0, "a", Fill(1)), (8, "a", Show), (15, "a", Show), (30, "a", Show)],
+    );
+    assert_eq!(shown[1].1, Some(1), "the read at 8 kept the value alive past 10");
+    assert_eq!(shown[2], ("a".into(), None, vec![], vec![], None, None, false));
+    let visible = StateTtlConfig::new(Duration::from_millis(10))
+        .with_state_visibility(StateVisibility::ReturnExpiredIfNotCleanedUp);
+    let shown =
+        run_commands_at(backend_again(), Some(visible), vec![(0, "a", Fill(1)), (20, "a", Show), (21, "a", Show)]);
+    assert_eq!(shown[0], ("a".into(), Some(1), vec![1], vec![(1, 10)], Some(1), Some(1.0), false));
+    assert_eq!(shown[1], ("a".into(), None, vec![], vec![], None, None, false));
 }
 
 /// Flink: `clear()` removes the current key's value of that state; other keys keep theirs; an

@@ -173,7 +173,7 @@ impl<K: Key> KeyedContext<'_, K> {
 impl<K: Key> KeyedStateAccess for KeyedContext<'_, K> {
     type Key = K;
     fn state_scope(&mut self) -> StateScope<'_, K> {
-        StateScope::new(self.backend, self.key, self.key_group)
+        StateScope::new(self.backend, self.key, self.key_group, self.clock)
     }
 }
 

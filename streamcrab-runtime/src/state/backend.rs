@@ -311,12 +311,19 @@ pub struct StateScope<'a, K> {
     pub(crate) backend: &'a mut KeyedBackend<K>,
     pub(crate) key: &'a K,
     pub(crate) key_group: u32,
+    /// The job's processing-time clock (state time-to-live).
+    pub(crate) clock: &'a dyn crate::clock::Clock,
 }
 
 impl<'a, K: Key> StateScope<'a, K> {
-    /// A scope on `backend` for `key` in `key_group`.
-    pub(crate) fn new(backend: &'a mut KeyedBackend<K>, key: &'a K, key_group: u32) -> Self {
-        Self { backend, key, key_group }
+    /// A scope on `backend` for `key` in `key_group`, with the job's `clock`.
+    pub(crate) fn new(
+        backend: &'a mut KeyedBackend<K>,
+        key: &'a K,
+        key_group: u32,
+        clock: &'a dyn crate::clock::Clock,
+    ) -> Self {
+        Self { backend, key, key_group, clock }
     }
 }
 
@@ -333,7 +340,7 @@ pub trait KeyedStateAccess {
 impl<K: Key> KeyedStateAccess for StateScope<'_, K> {
     type Key = K;
     fn state_scope(&mut self) -> StateScope<'_, K> {
-        StateScope { backend: self.backend, key: self.key, key_group: self.key_group }
+        StateScope { backend: self.backend, key: self.key, key_group: self.key_group, clock: self.clock }
     }
 }
 

@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 
 use super::backend::StateRegistry;
 use super::keyed_backend::{KeyedStateBackend, MapKey, TableRef};
+use super::ttl::{self, StateTtlConfig, TtlValue};
 use super::{KeyedStateAccess, Namespace, StateScope, StateValue, VoidNamespace};
 use crate::data::Key;
 use crate::error::StateError;
@@ -20,7 +21,7 @@ fn table_of<'a, K: Key, N: Namespace, S: StateValue>(
     scope: StateScope<'a, K>,
     index: usize,
 ) -> Result<ScopedTable<'a, K, N, S>, StateError> {
-    let StateScope { backend, key, key_group } = scope;
+    let StateScope { backend, key, key_group, .. } = scope;
     Ok((backend.table::<N, S>(index)?, key_group, key))
 }
 
@@ -29,12 +30,18 @@ macro_rules! descriptor {
         $(#[$doc])*
         pub struct $name<$($p),*> {
             name: String,
+            ttl: Option<StateTtlConfig>,
             _types: PhantomData<fn() -> ($($p,)*)>,
         }
         impl<$($p),*> $name<$($p),*> {
             /// A descriptor for the state called `name` (unique within its operator).
             pub fn new(name: impl Into<String>) -> Self {
-                Self { name: name.into(), _types: PhantomData }
+                Self { name: name.into(), ttl: None, _types: PhantomData }
+            }
+            /// Values expire `config.ttl` after their last refresh (Flink's `enableTimeToLive`).
+            pub fn enable_time_to_live(mut self, config: StateTtlConfig) -> Self {
+                self.ttl = Some(config);
+                self
             }
             /// The state's name.
             pub fn name(&self) -> &str {
@@ -62,6 +69,7 @@ macro_rules! handle {
         $(#[$doc])*
         pub struct $name<$($p,)* N = VoidNamespace> {
             index: usize,
+            ttl: Option<StateTtlConfig>,
             _types: PhantomData<fn() -> ($($p,)* N)>,
         }
         impl<$($p,)* N> Clone for $name<$($p,)* N> {
@@ -94,26 +102,38 @@ handle!(
 impl<V: StateValue> ValueStateDescriptor<V> {
     /// Registers the state in namespace `N`.
     pub fn register<N: Namespace>(&self, registry: &mut StateRegistry) -> Result<ValueState<V, N>, StateError> {
-        let index = registry.register::<(N, V)>(&self.name, "value")?;
-        Ok(ValueState { index, _types: PhantomData })
+        let index = match self.ttl {
+            Some(_) => registry.register::<(N, TtlValue<V>)>(&self.name, "value")?,
+            None => registry.register::<(N, V)>(&self.name, "value")?,
+        };
+        Ok(ValueState { index, ttl: self.ttl, _types: PhantomData })
     }
 }
 
 impl<V: StateValue, N: Namespace> ValueState<V, N> {
     /// The value of the current key in `ns`, if set.
     pub fn value_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Option<V>, StateError> {
+        if let Some(config) = self.ttl {
+            return ttl::get(ctx.state_scope(), self.index, ns, config, true);
+        }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
         table.get(kg, key, ns)
     }
 
     /// Sets the value of the current key in `ns`.
     pub fn update_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N, value: V) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::put(ctx.state_scope(), self.index, ns, value);
+        }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
         table.put(kg, key, ns, value)
     }
 
     /// Removes the value of the current key in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::clear::<_, N, V>(ctx.state_scope(), self.index, ns);
+        }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
         table.delete(kg, key, ns)
     }
@@ -139,20 +159,29 @@ impl<V: StateValue> ValueState<V> {
 impl<V: StateValue> ListStateDescriptor<V> {
     /// Registers the state in namespace `N`.
     pub fn register<N: Namespace>(&self, registry: &mut StateRegistry) -> Result<ListState<V, N>, StateError> {
-        let index = registry.register::<(N, Vec<V>)>(&self.name, "list")?;
-        Ok(ListState { index, _types: PhantomData })
+        let index = match self.ttl {
+            Some(_) => registry.register::<(N, Vec<TtlValue<V>>)>(&self.name, "list")?,
+            None => registry.register::<(N, Vec<V>)>(&self.name, "list")?,
+        };
+        Ok(ListState { index, ttl: self.ttl, _types: PhantomData })
     }
 }
 
 impl<V: StateValue, N: Namespace> ListState<V, N> {
     /// The list of the current key in `ns` (empty if never added to).
     pub fn get_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Vec<V>, StateError> {
+        if let Some(config) = self.ttl {
+            return ttl::list_get(ctx.state_scope(), self.index, ns, config);
+        }
         let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
         table.list_get(kg, key, ns)
     }
 
     /// Appends `value` to the list of the current key in `ns`.
     pub fn add_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N, value: V) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::list_add(ctx.state_scope(), self.index, ns, value);
+        }
         let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
         table.list_add(kg, key, ns, value)
     }
@@ -164,12 +193,18 @@ impl<V: StateValue, N: Namespace> ListState<V, N> {
         ns: &N,
         values: Vec<V>,
     ) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::list_put(ctx.state_scope(), self.index, ns, values);
+        }
         let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
         table.list_put(kg, key, ns, values)
     }
 
     /// Removes the list of the current key in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::list_clear::<_, N, V>(ctx.state_scope(), self.index, ns);
+        }
         let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
         table.delete(kg, key, ns)
     }
@@ -204,8 +239,11 @@ where
 {
     /// Registers the state in namespace `N`.
     pub fn register<N: Namespace>(&self, registry: &mut StateRegistry) -> Result<MapState<UK, UV, N>, StateError> {
-        let index = registry.register::<(N, HashMap<UK, UV>)>(&self.name, "map")?;
-        Ok(MapState { index, _types: PhantomData })
+        let index = match self.ttl {
+            Some(_) => registry.register::<(N, HashMap<UK, TtlValue<UV>>)>(&self.name, "map")?,
+            None => registry.register::<(N, HashMap<UK, UV>)>(&self.name, "map")?,
+        };
+        Ok(MapState { index, ttl: self.ttl, _types: PhantomData })
     }
 }
 
@@ -222,6 +260,9 @@ where
         ns: &N,
         user_key: &UK,
     ) -> Result<Option<UV>, StateError> {
+        if let Some(config) = self.ttl {
+            return ttl::map_get(ctx.state_scope(), self.index, ns, config, user_key);
+        }
         let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
         table.map_get(kg, key, ns, user_key)
     }
@@ -234,6 +275,9 @@ where
         user_key: UK,
         value: UV,
     ) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::map_put(ctx.state_scope(), self.index, ns, user_key, value);
+        }
         let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
         table.map_put(kg, key, ns, user_key, value)
     }
@@ -245,18 +289,27 @@ where
         ns: &N,
         user_key: &UK,
     ) -> Result<Option<UV>, StateError> {
+        if let Some(config) = self.ttl {
+            return ttl::map_remove(ctx.state_scope(), self.index, ns, config, user_key);
+        }
         let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
         table.map_remove(kg, key, ns, user_key)
     }
 
     /// All entries of the current key in `ns` (unordered, as Flink's heap backend).
     pub fn entries_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Vec<(UK, UV)>, StateError> {
+        if let Some(config) = self.ttl {
+            return ttl::map_entries(ctx.state_scope(), self.index, ns, config);
+        }
         let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
         table.map_entries(kg, key, ns)
     }
 
     /// Removes the whole map of the current key in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::map_clear::<_, N, UK, UV>(ctx.state_scope(), self.index, ns);
+        }
         let (mut table, kg, key) = table_of::<_, N, HashMap<UK, UV>>(ctx.state_scope(), self.index)?;
         table.map_clear(kg, key, ns)
     }
@@ -301,6 +354,7 @@ where
 /// Declares a [`ReducingState`]: one value per key, folded with a reduce function on `add`.
 pub struct ReducingStateDescriptor<V, F> {
     name: String,
+    ttl: Option<StateTtlConfig>,
     reduce: F,
     _value: PhantomData<fn() -> V>,
 }
@@ -308,7 +362,13 @@ pub struct ReducingStateDescriptor<V, F> {
 impl<V: StateValue, F: Fn(V, V) -> V + Clone + Send + 'static> ReducingStateDescriptor<V, F> {
     /// A descriptor for the state `name` that combines values with `reduce`.
     pub fn new(name: impl Into<String>, reduce: F) -> Self {
-        Self { name: name.into(), reduce, _value: PhantomData }
+        Self { name: name.into(), ttl: None, reduce, _value: PhantomData }
+    }
+
+    /// Values expire `config.ttl` after their last refresh (Flink's `enableTimeToLive`).
+    pub fn enable_time_to_live(mut self, config: StateTtlConfig) -> Self {
+        self.ttl = Some(config);
+        self
     }
 
     /// The state's name.
@@ -318,33 +378,47 @@ impl<V: StateValue, F: Fn(V, V) -> V + Clone + Send + 'static> ReducingStateDesc
 
     /// Registers the state in namespace `N`.
     pub fn register<N: Namespace>(&self, registry: &mut StateRegistry) -> Result<ReducingState<V, F, N>, StateError> {
-        let index = registry.register::<(N, V, F)>(&self.name, "reducing")?;
-        Ok(ReducingState { index, reduce: self.reduce.clone(), _types: PhantomData })
+        let index = match self.ttl {
+            Some(_) => registry.register::<(N, TtlValue<V>, F)>(&self.name, "reducing")?,
+            None => registry.register::<(N, V, F)>(&self.name, "reducing")?,
+        };
+        Ok(ReducingState { index, ttl: self.ttl, reduce: self.reduce.clone(), _types: PhantomData })
     }
 }
 
 /// One value per key and namespace; `add` folds the new value in with the reduce function.
 pub struct ReducingState<V, F, N = VoidNamespace> {
     index: usize,
+    ttl: Option<StateTtlConfig>,
     reduce: F,
     _types: PhantomData<fn() -> (V, N)>,
 }
 
 impl<V, F: Clone, N> Clone for ReducingState<V, F, N> {
     fn clone(&self) -> Self {
-        Self { index: self.index, reduce: self.reduce.clone(), _types: PhantomData }
+        Self { index: self.index, ttl: self.ttl, reduce: self.reduce.clone(), _types: PhantomData }
     }
 }
 
 impl<V: StateValue, F: Fn(V, V) -> V, N: Namespace> ReducingState<V, F, N> {
     /// The reduced value of the current key in `ns`.
     pub fn get_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Option<V>, StateError> {
+        if let Some(config) = self.ttl {
+            return ttl::get(ctx.state_scope(), self.index, ns, config, true);
+        }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
         table.get(kg, key, ns)
     }
 
     /// Folds `value` into the current key's value in `ns` (the first value is stored as is).
     pub fn add_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N, value: V) -> Result<(), StateError> {
+        if let Some(config) = self.ttl {
+            let next = match ttl::get(ctx.state_scope(), self.index, ns, config, false)? {
+                Some(acc) => (self.reduce)(acc, value),
+                None => value,
+            };
+            return ttl::put(ctx.state_scope(), self.index, ns, next);
+        }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
         let next = match table.get(kg, key, ns)? {
             Some(acc) => (self.reduce)(acc, value),
@@ -355,6 +429,9 @@ impl<V: StateValue, F: Fn(V, V) -> V, N: Namespace> ReducingState<V, F, N> {
 
     /// Removes the current key's value in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::clear::<_, N, V>(ctx.state_scope(), self.index, ns);
+        }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
         table.delete(kg, key, ns)
     }
@@ -396,6 +473,7 @@ pub trait AggregateFunction<In>: Clone + Send + 'static {
 /// Declares an [`AggregatingState`].
 pub struct AggregatingStateDescriptor<In, A> {
     name: String,
+    ttl: Option<StateTtlConfig>,
     function: A,
     _input: PhantomData<fn(In)>,
 }
@@ -403,7 +481,13 @@ pub struct AggregatingStateDescriptor<In, A> {
 impl<In: 'static, A: AggregateFunction<In>> AggregatingStateDescriptor<In, A> {
     /// A descriptor for the state `name` that aggregates with `function`.
     pub fn new(name: impl Into<String>, function: A) -> Self {
-        Self { name: name.into(), function, _input: PhantomData }
+        Self { name: name.into(), ttl: None, function, _input: PhantomData }
+    }
+
+    /// Accumulators expire `config.ttl` after their last refresh (Flink's `enableTimeToLive`).
+    pub fn enable_time_to_live(mut self, config: StateTtlConfig) -> Self {
+        self.ttl = Some(config);
+        self
     }
 
     /// The state's name.
@@ -416,39 +500,56 @@ impl<In: 'static, A: AggregateFunction<In>> AggregatingStateDescriptor<In, A> {
         &self,
         registry: &mut StateRegistry,
     ) -> Result<AggregatingState<In, A, N>, StateError> {
-        let index = registry.register::<(N, A::Acc, A)>(&self.name, "aggregating")?;
-        Ok(AggregatingState { index, function: self.function.clone(), _types: PhantomData })
+        let index = match self.ttl {
+            Some(_) => registry.register::<(N, TtlValue<A::Acc>, A)>(&self.name, "aggregating")?,
+            None => registry.register::<(N, A::Acc, A)>(&self.name, "aggregating")?,
+        };
+        Ok(AggregatingState { index, ttl: self.ttl, function: self.function.clone(), _types: PhantomData })
     }
 }
 
 /// An accumulator per key and namespace, fed with `add`, read with `get`.
 pub struct AggregatingState<In, A, N = VoidNamespace> {
     index: usize,
+    ttl: Option<StateTtlConfig>,
     function: A,
     _types: PhantomData<fn(In) -> N>,
 }
 
 impl<In, A: Clone, N> Clone for AggregatingState<In, A, N> {
     fn clone(&self) -> Self {
-        Self { index: self.index, function: self.function.clone(), _types: PhantomData }
+        Self { index: self.index, ttl: self.ttl, function: self.function.clone(), _types: PhantomData }
     }
 }
 
 impl<In, A: AggregateFunction<In>, N: Namespace> AggregatingState<In, A, N> {
     /// The aggregate of the current key in `ns`, if anything was added.
     pub fn get_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Option<A::Out>, StateError> {
+        if let Some(config) = self.ttl {
+            let acc = ttl::get::<_, N, A::Acc>(ctx.state_scope(), self.index, ns, config, true)?;
+            return Ok(acc.map(|acc| self.function.get_result(&acc)));
+        }
         let (mut table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
         Ok(table.get(kg, key, ns)?.map(|acc| self.function.get_result(&acc)))
     }
 
     /// Adds `value` to the current key's accumulator in `ns`.
     pub fn add_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N, value: In) -> Result<(), StateError> {
+        if let Some(config) = self.ttl {
+            let current = ttl::get(ctx.state_scope(), self.index, ns, config, false)?;
+            let mut acc = current.unwrap_or_else(|| self.function.create_accumulator());
+            self.function.add(value, &mut acc);
+            return ttl::put(ctx.state_scope(), self.index, ns, acc);
+        }
         let (mut table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
         table.update(kg, key, ns, || self.function.create_accumulator(), |acc| self.function.add(value, acc))
     }
 
     /// Removes the current key's accumulator in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
+        if self.ttl.is_some() {
+            return ttl::clear::<_, N, A::Acc>(ctx.state_scope(), self.index, ns);
+        }
         let (mut table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
         table.delete(kg, key, ns)
     }

@@ -22,6 +22,7 @@ mod keyed_backend;
 mod operator_state;
 #[cfg(feature = "rocksdb")]
 pub mod rocksdb;
+mod ttl;
 
 pub use backend::{HeapKeyedStateBackend, KeyedStateAccess, StateRegistry, StateScope};
 pub use config::StateConfigError;
@@ -32,6 +33,7 @@ pub use handles::{
 pub use keyed_backend::{KeyedBackend, MapKey, StateBackend};
 pub(crate) use keyed_backend::{KeyedStateBackend, TableRef};
 pub use operator_state::{OperatorListState, OperatorStateAccess, OperatorStateStore};
+pub use ttl::{StateTtlConfig, StateVisibility, TtlValue, UpdateType};
 
 use std::hash::Hash;
 
