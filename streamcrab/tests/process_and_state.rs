@@ -391,6 +391,8 @@ fn state_expires_after_its_time_to_live(backend: StateBackend) {
     // value, max and average were rewritten at 6 and live on.
     assert_eq!(shown[1], ("a".into(), Some(2), vec![2], vec![(2, 20)], Some(2), Some(1.5), false));
     assert_eq!(shown[2], ("a".into(), None, vec![], vec![], None, None, false));
+    let cleared = run_commands_at(backend_again(), ttl, vec![(0, "a", Fill(1)), (1, "a", Clear), (2, "a", Show)]);
+    assert_eq!(cleared[0], ("a".into(), None, vec![], vec![], None, None, false), "clear() works with a TTL too");
 }
 
 /// `OnReadAndWrite` refreshes on reads; `ReturnExpiredIfNotCleanedUp` returns an expired value

@@ -132,7 +132,7 @@ impl<V: StateValue, N: Namespace> ValueState<V, N> {
     /// Removes the value of the current key in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
         if self.ttl.is_some() {
-            return ttl::clear::<_, N, V>(ctx.state_scope(), self.index, ns);
+            return ttl::clear::<_, N, TtlValue<V>>(ctx.state_scope(), self.index, ns);
         }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
         table.delete(kg, key, ns)
@@ -203,7 +203,7 @@ impl<V: StateValue, N: Namespace> ListState<V, N> {
     /// Removes the list of the current key in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
         if self.ttl.is_some() {
-            return ttl::list_clear::<_, N, V>(ctx.state_scope(), self.index, ns);
+            return ttl::clear::<_, N, Vec<TtlValue<V>>>(ctx.state_scope(), self.index, ns);
         }
         let (mut table, kg, key) = table_of::<_, N, Vec<V>>(ctx.state_scope(), self.index)?;
         table.delete(kg, key, ns)
@@ -430,7 +430,7 @@ impl<V: StateValue, F: Fn(V, V) -> V, N: Namespace> ReducingState<V, F, N> {
     /// Removes the current key's value in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
         if self.ttl.is_some() {
-            return ttl::clear::<_, N, V>(ctx.state_scope(), self.index, ns);
+            return ttl::clear::<_, N, TtlValue<V>>(ctx.state_scope(), self.index, ns);
         }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
         table.delete(kg, key, ns)
@@ -548,7 +548,7 @@ impl<In, A: AggregateFunction<In>, N: Namespace> AggregatingState<In, A, N> {
     /// Removes the current key's accumulator in `ns`.
     pub fn clear_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<(), StateError> {
         if self.ttl.is_some() {
-            return ttl::clear::<_, N, A::Acc>(ctx.state_scope(), self.index, ns);
+            return ttl::clear::<_, N, TtlValue<A::Acc>>(ctx.state_scope(), self.index, ns);
         }
         let (mut table, kg, key) = table_of::<_, N, A::Acc>(ctx.state_scope(), self.index)?;
         table.delete(kg, key, ns)

@@ -126,14 +126,14 @@ pub(crate) fn put<K: Key, N: Namespace, S: StateValue>(
     backend.table::<N, TtlValue<S>>(index)?.put(key_group, key, ns, TtlValue { value, last_access })
 }
 
-/// Removes the value of `(key, ns)`.
-pub(crate) fn clear<K: Key, N: Namespace, S: StateValue>(
+/// Removes what `(key, ns)` stores (`Stored`: a `TtlValue`, or a list of them).
+pub(crate) fn clear<K: Key, N: Namespace, Stored: StateValue>(
     scope: StateScope<'_, K>,
     index: usize,
     ns: &N,
 ) -> Result<(), StateError> {
     let StateScope { backend, key, key_group, .. } = scope;
-    backend.table::<N, TtlValue<S>>(index)?.delete(key_group, key, ns)
+    backend.table::<N, Stored>(index)?.delete(key_group, key, ns)
 }
 
 /// The live elements of the list of `(key, ns)`; expired ones are removed.
@@ -182,16 +182,6 @@ pub(crate) fn list_put<K: Key, N: Namespace, V: StateValue>(
     let StateScope { backend, key, key_group, .. } = scope;
     let stamped = values.into_iter().map(|value| TtlValue { value, last_access }).collect();
     backend.table::<N, Vec<TtlValue<V>>>(index)?.list_put(key_group, key, ns, stamped)
-}
-
-/// Removes the list of `(key, ns)`.
-pub(crate) fn list_clear<K: Key, N: Namespace, V: StateValue>(
-    scope: StateScope<'_, K>,
-    index: usize,
-    ns: &N,
-) -> Result<(), StateError> {
-    let StateScope { backend, key, key_group, .. } = scope;
-    backend.table::<N, Vec<TtlValue<V>>>(index)?.delete(key_group, key, ns)
 }
 
 /// The value under `user_key`, checked and refreshed per `ttl`.
