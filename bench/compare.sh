@@ -15,12 +15,7 @@ LONGS="${LONGS:-300000000}"
 LOG="$(mktemp)"
 
 bench/flink/flink.sh install
-BIN="$(cargo bench -p streamcrab --bench core --no-run --message-format=json 2>/dev/null \
-  | python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "core":
-        print(m["executable"])' | tail -1)"
+BIN="$(bench/bench-bin.sh)"
 [ -x "$BIN" ] || { echo "could not build the StreamCrab bench" >&2; exit 2; }
 
 for rep in $(seq "$REPS"); do

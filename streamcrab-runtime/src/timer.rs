@@ -5,7 +5,7 @@
 //! order (insertion order among equal timestamps) while `timestamp <= w`; a timer registered
 //! while firing with a timestamp `<= w` fires in the same advance.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::Hash;
 
 use crate::checkpoint::snapshot::{KeyedSection, OperatorSnapshot, decode, encode};
@@ -36,7 +36,9 @@ pub struct Timer<K, N> {
 
 /// The event-time timers of one operator instance.
 pub struct TimerService<K, N> {
-    queue: BTreeMap<i64, Vec<(K, N)>>,
+    /// Timers by timestamp, in registration order (popped from the front: a window's end can
+    /// hold a timer for every key).
+    queue: BTreeMap<i64, VecDeque<(K, N)>>,
     registered: HashSet<(K, N, i64)>,
     current_watermark: i64,
 }
@@ -56,7 +58,7 @@ impl<K: Clone + Eq + Hash, N: Clone + Eq + Hash> TimerService<K, N> {
     /// Registers a timer for `key` in `namespace` at `timestamp` (no-op if it exists).
     pub fn register(&mut self, key: &K, namespace: &N, timestamp: i64) {
         if self.registered.insert((key.clone(), namespace.clone(), timestamp)) {
-            self.queue.entry(timestamp).or_default().push((key.clone(), namespace.clone()));
+            self.queue.entry(timestamp).or_default().push_back((key.clone(), namespace.clone()));
         }
     }
 
@@ -84,7 +86,10 @@ impl<K: Clone + Eq + Hash, N: Clone + Eq + Hash> TimerService<K, N> {
         if timestamp > self.current_watermark {
             return None;
         }
-        let (key, namespace) = first.get_mut().remove(0);
+        let Some((key, namespace)) = first.get_mut().pop_front() else {
+            first.remove();
+            return self.poll_due();
+        };
         if first.get().is_empty() {
             first.remove();
         }

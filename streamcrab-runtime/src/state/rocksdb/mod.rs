@@ -73,7 +73,7 @@ impl Default for RocksDbOptions {
     fn default() -> Self {
         Self {
             local_dir: None,
-            block_cache_bytes: 8 << 20,
+            block_cache_bytes: 64 << 20,
             write_buffer_bytes: 64 << 20,
             memory_budget_per_slot: None,
             write_buffer_ratio: 0.5,
@@ -90,11 +90,26 @@ impl RocksDbOptions {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_write_buffer_size(self.write_buffer_bytes);
-        options.set_compression_type(match self.compression {
+        // A bloom filter over the memtable answers the many reads of keys not written yet (a new
+        // key, a new window) without searching its skip list.
+        options.set_memtable_whole_key_filtering(true);
+        options.set_memtable_prefix_bloom_ratio(0.1);
+        let compression = match self.compression {
             Compression::None => rocksdb::DBCompressionType::None,
             Compression::Lz4 => rocksdb::DBCompressionType::Lz4,
             Compression::Zstd => rocksdb::DBCompressionType::Zstd,
-        });
+        };
+        // The young levels are read and rewritten most: left uncompressed (a common tuning).
+        use rocksdb::DBCompressionType::None as Plain;
+        options.set_compression_per_level(&[
+            Plain,
+            Plain,
+            compression,
+            compression,
+            compression,
+            compression,
+            compression,
+        ]);
         let cache = Cache::new_lru_cache(self.memory_budget_per_slot.unwrap_or(self.block_cache_bytes));
         if let Some(budget) = self.memory_budget_per_slot {
             let memtables = (budget as f64 * self.write_buffer_ratio.clamp(0.0, 1.0)) as usize;
@@ -103,6 +118,9 @@ impl RocksDbOptions {
         }
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(&cache);
+        // Most reads of window state miss (a new key or window): a bloom filter answers those
+        // without reading SST blocks.
+        table.set_bloom_filter(10.0, false);
         options.set_block_based_table_factory(&table);
         options.set_merge_operator_associative("streamcrab-list-append", layout::append_merge);
         options
@@ -272,12 +290,15 @@ impl<K: Key> KeyedStateBackend<K> for RocksDbKeyedStateBackend<K> {
         &mut self.registry
     }
 
+    #[inline]
     fn table<N: Namespace, S: StateValue>(&mut self, index: usize) -> Result<TableRef<'_, K, N, S>, StateError> {
-        let name = self.registry.name(index)?.to_string();
-        self.ensure_column_family(&name)?;
+        if self.db.cf_handle(self.registry.name(index)?).is_none() {
+            let name = self.registry.name(index)?.to_string();
+            self.ensure_column_family(&name)?;
+        }
         let Self { db, write, scratch, operator_uid, registry, .. } = self;
-        let cf = db.cf_handle(&name).ok_or(StateError::UnknownHandle { index })?;
         let name = registry.name(index)?;
+        let cf = db.cf_handle(name).ok_or(StateError::UnknownHandle { index })?;
         Ok(TableRef::RocksDb(RocksTable { db, cf, write, scratch, name, operator_uid, _types: PhantomData }))
     }
 
