@@ -20,7 +20,7 @@ BIN="$(bench/bench-bin.sh --features rocksdb)"
 
 for rep in $(seq "$REPS"); do
   echo "# repetition $rep" | tee -a "$LOG"
-  "$BIN" bigevents="$N" keys="$KEYS" runs=1 only=bigstate | grep -E '^bigstate ' | sed 's/^/SC /' | tee -a "$LOG"
+  "$BIN" bigevents="$N" keys="$KEYS" runs=1 only=bigstate | grep -E '^(bigstate|checksum) ' | sed 's/^/SC /' | tee -a "$LOG"
   for backend in hashmap rocksdb; do
     bench/flink/flink.sh run WindowAggKeys "$N" 1 "$backend" "$KEYS" 2>/dev/null | sed 's/^/FLINK /' | tee -a "$LOG"
   done
@@ -31,7 +31,10 @@ import re, statistics, sys
 rows, checksums = {}, set()
 for line in open(sys.argv[1]):
     kind, _, rest = line.strip().partition(" ")
-    if kind == "SC":
+    if kind == "SC" and rest.startswith("checksum"):
+        f = dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
+        print(f"StreamCrab checksum (count, checksum): ({f['out_count']}, {f['out_checksum']})")
+    elif kind == "SC":
         _job, config, _n, rate, _ratio, cpu, rss = (re.split(r"\s{2,}", rest.strip()) + [""] * 7)[:7]
         rows.setdefault(("SC", config), []).append((float(rate), float(cpu or "nan"), float(rss or "nan")))
     elif kind == "FLINK" and rest.startswith("RESULT"):

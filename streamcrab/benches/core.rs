@@ -731,4 +731,9 @@ fn main() {
         let rss = if m.is_empty() { f64::NAN } else { median(m) };
         println!("{job:<10} {name:<18} {n:>12} {rate:>16.0} {:>8.2}x {cpu:>8.2} {rss:>13.0}", rate / floor);
     }
+    let mut jobs: Vec<_> = checksums.into_iter().collect();
+    jobs.sort();
+    for (job, (count, checksum)) in jobs {
+        println!("checksum {job}: out_count={count} out_checksum={checksum} (every configuration)");
+    }
 }
