@@ -66,6 +66,7 @@ pub enum KeyedBackend<K> {
 impl<K: Key> KeyedBackend<K> {
     /// A backend of kind `kind` for `key_groups`; `operator_uid` names it in errors and files,
     /// and incremental snapshots put shared files under `shared_dir`.
+    #[cfg_attr(not(feature = "rocksdb"), allow(unused_variables, reason = "only RocksDB writes files"))]
     pub(crate) fn create(
         kind: &StateBackend,
         key_groups: KeyGroupRange,
@@ -73,7 +74,6 @@ impl<K: Key> KeyedBackend<K> {
         operator_uid: &str,
         shared_dir: Option<&std::path::Path>,
     ) -> Result<Self, StateError> {
-        let _ = shared_dir;
         Ok(match kind {
             StateBackend::Heap => {
                 Self::Heap(HeapKeyedStateBackend::for_operator(key_groups, max_parallelism, operator_uid))
