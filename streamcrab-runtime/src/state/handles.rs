@@ -296,7 +296,8 @@ where
         table.map_remove(kg, key, ns, user_key)
     }
 
-    /// All entries of the current key in `ns` (unordered, as Flink's heap backend).
+    /// All entries of the current key in `ns`: unordered on the heap (as Flink's heap backend), in
+    /// the order of the serialized user keys on RocksDB (as Flink's RocksDB backend).
     pub fn entries_in<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C, ns: &N) -> Result<Vec<(UK, UV)>, StateError> {
         if let Some(config) = self.ttl {
             return ttl::map_entries(ctx.state_scope(), self.index, ns, config);
@@ -340,7 +341,7 @@ where
         Ok(self.get(ctx, user_key)?.is_some())
     }
 
-    /// All entries of the current key (unordered).
+    /// All entries of the current key (order as in [`MapState::entries_in`]).
     pub fn entries<C: KeyedStateAccess + ?Sized>(&self, ctx: &mut C) -> Result<Vec<(UK, UV)>, StateError> {
         self.entries_in(ctx, &VoidNamespace)
     }
