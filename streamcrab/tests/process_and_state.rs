@@ -382,7 +382,7 @@ fn state_expires_after_its_time_to_live(backend: StateBackend) {
     use Command::*;
     let ttl = Some(StateTtlConfig::new(Duration::from_millis(10)));
     let shown = run_commands_at(
-        backend,
+        backend.clone(),
         ttl,
         vec![(0, "a", Fill(1)), (6, "a", Fill(2)), (9, "a", Show), (12, "a", Show), (16, "a", Show)],
     );
@@ -391,7 +391,7 @@ fn state_expires_after_its_time_to_live(backend: StateBackend) {
     // value, max and average were rewritten at 6 and live on.
     assert_eq!(shown[1], ("a".into(), Some(2), vec![2], vec![(2, 20)], Some(2), Some(1.5), false));
     assert_eq!(shown[2], ("a".into(), None, vec![], vec![], None, None, false));
-    let cleared = run_commands_at(backend_again(), ttl, vec![(0, "a", Fill(1)), (1, "a", Clear), (2, "a", Show)]);
+    let cleared = run_commands_at(backend.clone(), ttl, vec![(0, "a", Fill(1)), (1, "a", Clear), (2, "a", Show)]);
     assert_eq!(cleared[0], ("a".into(), None, vec![], vec![], None, None, false), "clear() works with a TTL too");
 }
 
@@ -402,7 +402,7 @@ fn state_ttl_update_type_and_visibility(backend: StateBackend) {
     use streamcrab::state::{StateVisibility, UpdateType};
     let refreshing = StateTtlConfig::new(Duration::from_millis(10)).with_update_type(UpdateType::OnReadAndWrite);
     let shown = run_commands_at(
-        backend,
+        backend.clone(),
         Some(refreshing),
         vec![(0, "a", Fill(1)), (8, "a", Show), (15, "a", Show), (30, "a", Show)],
     );
@@ -411,7 +411,7 @@ fn state_ttl_update_type_and_visibility(backend: StateBackend) {
     let visible = StateTtlConfig::new(Duration::from_millis(10))
         .with_state_visibility(StateVisibility::ReturnExpiredIfNotCleanedUp);
     let shown =
-        run_commands_at(backend_again(), Some(visible), vec![(0, "a", Fill(1)), (20, "a", Show), (21, "a", Show)]);
+        run_commands_at(backend.clone(), Some(visible), vec![(0, "a", Fill(1)), (20, "a", Show), (21, "a", Show)]);
     assert_eq!(shown[0], ("a".into(), Some(1), vec![1], vec![(1, 10)], Some(1), Some(1.0), false));
     assert_eq!(shown[1], ("a".into(), None, vec![], vec![], None, None, false));
 }
@@ -421,23 +421,15 @@ fn state_ttl_update_type_and_visibility(backend: StateBackend) {
 fn clearing_state_of_every_kind_forgets_only_the_current_key(backend: StateBackend) {
     use Command::*;
     let shown = run_commands(
-        backend,
+        backend.clone(),
         vec![("a", Fill(1)), ("a", Fill(3)), ("b", Fill(7)), ("a", Clear), ("a", Show), ("b", Show)],
     );
     assert_eq!(shown[0], ("a".into(), None, vec![], vec![], None, None, false));
     assert_eq!(shown[1], ("b".into(), Some(7), vec![7], vec![(7, 70)], Some(7), Some(7.0), false));
-    let shown = run_commands(backend_again(), vec![("a", Fill(1)), ("a", ListUpdate(vec![])), ("a", Show)]);
+    let shown = run_commands(backend.clone(), vec![("a", Fill(1)), ("a", ListUpdate(vec![])), ("a", Show)]);
     assert_eq!(shown[0].2, Vec::<i64>::new());
-    let shown = run_commands(backend_again(), vec![("a", Fill(1)), ("a", ListUpdate(vec![5, 6])), ("a", Show)]);
+    let shown = run_commands(backend.clone(), vec![("a", Fill(1)), ("a", ListUpdate(vec![5, 6])), ("a", Show)]);
     assert_eq!(shown[0].2, vec![5, 6]);
-}
-
-/// Builds the backend of the running test again (each harness needs its own).
-fn backend_again() -> StateBackend {
-    std::thread::current()
-        .name()
-        .filter(|name| name.starts_with("rocksdb::"))
-        .map_or(StateBackend::Heap, |_| support::rocksdb_backend())
 }
 
 /// Flink: `MapState.entries()` holds every user key of the current key once, with its latest

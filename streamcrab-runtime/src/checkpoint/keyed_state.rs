@@ -3,6 +3,7 @@
 //! keyed co-process and window operators share these two entry points.
 
 use super::TaskSnapshot;
+use crate::checkpoint::RestoredOperator;
 use crate::data::Key;
 use crate::element::CheckpointBarrier;
 use crate::error::{StateError, TaskError};
@@ -20,8 +21,27 @@ const PROCESSING_TIMERS: &str = "timers/processing";
 pub(crate) type Timers<'a, K, N> = (&'a mut TimerService<K, N>, &'a mut TimerService<K, N>);
 
 /// A new backend (of the job's kind) for operator `id`'s key groups, holding its restored
-/// keyed state (if the run restores any); the restored timers are registered again and the
-/// operator state handed over.
+/// keyed state; also the operator's restored state, if the run restores any.
+pub(crate) fn keyed_backend<K: Key>(
+    ctx: &TaskContext,
+    id: OperatorId,
+) -> Result<(KeyedBackend<K>, Option<RestoredOperator>), StateError> {
+    let mut backend = KeyedBackend::create(
+        ctx.state_backend(),
+        ctx.key_group_range(),
+        ctx.max_parallelism(),
+        &ctx.operator_uid(id),
+        ctx.shared_state_dir(),
+    )?;
+    let restored = ctx.restored_state(id);
+    if let Some(restored) = &restored {
+        backend.restore(restored)?;
+    }
+    Ok((backend, restored))
+}
+
+/// [`keyed_backend`], and the restored timers registered again and the operator state handed
+/// over.
 pub(crate) fn open_keyed<K: Key, N: Namespace>(
     ctx: &TaskContext,
     id: OperatorId,
@@ -30,21 +50,12 @@ pub(crate) fn open_keyed<K: Key, N: Namespace>(
     operator_state: Option<&mut OperatorStateStore>,
 ) -> Result<KeyedBackend<K>, TaskError> {
     let state_error = |source| TaskError::State { operator: operator.to_string(), source };
-    let mut backend = KeyedBackend::create(
-        ctx.state_backend(),
-        ctx.key_group_range(),
-        ctx.max_parallelism(),
-        &ctx.operator_uid(id),
-        ctx.shared_state_dir(),
-    )
-    .map_err(state_error)?;
-    let Some(restored) = ctx.restored_state(id) else { return Ok(backend) };
-    let restored_state = backend.restore(&restored).and_then(|()| {
-        event_timers
-            .restore(EVENT_TIMERS, &restored.keyed)
-            .and_then(|()| processing_timers.restore(PROCESSING_TIMERS, &restored.keyed))
-    });
-    restored_state.map_err(state_error)?;
+    let (backend, restored) = keyed_backend(ctx, id).map_err(state_error)?;
+    let Some(restored) = restored else { return Ok(backend) };
+    let timers = event_timers
+        .restore(EVENT_TIMERS, &restored.keyed)
+        .and_then(|()| processing_timers.restore(PROCESSING_TIMERS, &restored.keyed));
+    timers.map_err(state_error)?;
     if let Some(store) = operator_state {
         store.restore(restored.lists);
     }

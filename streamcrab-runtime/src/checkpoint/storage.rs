@@ -313,7 +313,8 @@ impl CheckpointStorage for FileCheckpointStorage {
     }
 }
 
-fn sanitize(name: &str) -> String {
+/// `name` as a short file-name part: ASCII letters and digits, the rest `_`.
+pub(crate) fn sanitize(name: &str) -> String {
     let cleaned: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     cleaned.chars().take(48).collect()
 }

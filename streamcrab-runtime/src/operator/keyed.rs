@@ -3,6 +3,7 @@
 
 use super::{Operator, OperatorId, Stage, forward_checkpoint, forward_control};
 use crate::checkpoint::TaskSnapshot;
+use crate::checkpoint::keyed_state::keyed_backend;
 use crate::data::Key;
 use crate::element::{CheckpointBarrier, StreamRecord};
 use crate::error::TaskError;
@@ -70,17 +71,7 @@ where
     fn open(&mut self, ctx: &mut TaskContext) -> Result<(), TaskError> {
         self.next.open(ctx)?;
         self.name = ctx.operator_name(self.id);
-        let opened = KeyedBackend::create(
-            ctx.state_backend(),
-            ctx.key_group_range(),
-            ctx.max_parallelism(),
-            &ctx.operator_uid(self.id),
-            ctx.shared_state_dir(),
-        )
-        .and_then(|mut backend| {
-            if let Some(restored) = ctx.restored_state(self.id) {
-                backend.restore(&restored)?;
-            }
+        let opened = keyed_backend(ctx, self.id).and_then(|(mut backend, _)| {
             self.state = backend.registry().register::<(VoidNamespace, Option<T>)>("reduce", "value")?;
             Ok(backend)
         });

@@ -421,11 +421,10 @@ impl<V: StateValue, F: Fn(V, V) -> V, N: Namespace> ReducingState<V, F, N> {
             return ttl::put(ctx.state_scope(), self.index, ns, next);
         }
         let (mut table, kg, key) = table_of::<_, N, V>(ctx.state_scope(), self.index)?;
-        let next = match table.get(kg, key, ns)? {
+        table.fold(kg, key, ns, |acc| match acc {
             Some(acc) => (self.reduce)(acc, value),
             None => value,
-        };
-        table.put(kg, key, ns, next)
+        })
     }
 
     /// Removes the current key's value in `ns`.

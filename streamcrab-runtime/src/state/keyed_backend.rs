@@ -166,6 +166,24 @@ impl<K: Key, N: Namespace, S: StateValue> TableRef<'_, K, N, S> {
         }
     }
 
+    /// Replaces the value of `(key, ns)` by `f` of it (`None` if absent), moving it out: no clone
+    /// on the heap.
+    #[inline]
+    pub(crate) fn fold(&mut self, kg: u32, key: &K, ns: &N, f: impl FnOnce(Option<S>) -> S) -> Result<(), StateError> {
+        match self {
+            Self::Heap(t) => {
+                let next = f(t.remove(kg, key, ns));
+                t.put(kg, key, ns, next);
+                Ok(())
+            }
+            #[cfg(feature = "rocksdb")]
+            Self::RocksDb(t) => {
+                let next = f(t.get(kg, key, ns)?);
+                t.put(kg, key, ns, &next)
+            }
+        }
+    }
+
     /// Removes the value of `(key, ns)` without reading it.
     #[inline]
     pub(crate) fn delete(&mut self, kg: u32, key: &K, ns: &N) -> Result<(), StateError> {

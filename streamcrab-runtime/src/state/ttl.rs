@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::keyed_backend::{KeyedStateBackend, MapKey};
+use super::keyed_backend::{KeyedStateBackend, MapKey, TableRef};
 use super::{Namespace, StateScope, StateValue};
 use crate::data::Key;
 use crate::error::StateError;
@@ -91,6 +91,19 @@ pub struct TtlValue<V> {
     pub last_access: i64,
 }
 
+/// A state's entries with the current key group, key and processing time.
+type Scoped<'a, K, N, S> = (TableRef<'a, K, N, S>, u32, &'a K, i64);
+
+/// State `index`'s entries stored as `S`, with the current key group, key and processing time.
+fn scoped<'a, K: Key, N: Namespace, S: StateValue>(
+    scope: StateScope<'a, K>,
+    index: usize,
+) -> Result<Scoped<'a, K, N, S>, StateError> {
+    let now = scope.clock.now_millis();
+    let StateScope { backend, key, key_group, .. } = scope;
+    Ok((backend.table::<N, S>(index)?, key_group, key, now))
+}
+
 /// The value of `(key, ns)` in state `index`, checked and refreshed per `ttl`; with `refresh`
 /// false the read never refreshes (a read inside a write, as Flink's `getInternal`).
 pub(crate) fn get<K: Key, N: Namespace, S: StateValue>(
@@ -100,9 +113,7 @@ pub(crate) fn get<K: Key, N: Namespace, S: StateValue>(
     ttl: StateTtlConfig,
     refresh: bool,
 ) -> Result<Option<S>, StateError> {
-    let now = scope.clock.now_millis();
-    let StateScope { backend, key, key_group: kg, .. } = scope;
-    let mut table = backend.table::<N, TtlValue<S>>(index)?;
+    let (mut table, kg, key, now) = scoped::<_, N, TtlValue<S>>(scope, index)?;
     let Some(stored) = table.get(kg, key, ns)? else { return Ok(None) };
     if ttl.expired(stored.last_access, now) {
         table.delete(kg, key, ns)?;
@@ -121,9 +132,8 @@ pub(crate) fn put<K: Key, N: Namespace, S: StateValue>(
     ns: &N,
     value: S,
 ) -> Result<(), StateError> {
-    let last_access = scope.clock.now_millis();
-    let StateScope { backend, key, key_group, .. } = scope;
-    backend.table::<N, TtlValue<S>>(index)?.put(key_group, key, ns, TtlValue { value, last_access })
+    let (mut table, kg, key, last_access) = scoped::<_, N, TtlValue<S>>(scope, index)?;
+    table.put(kg, key, ns, TtlValue { value, last_access })
 }
 
 /// Removes what `(key, ns)` stores (`Stored`: a `TtlValue`, or a list of them).
@@ -132,8 +142,8 @@ pub(crate) fn clear<K: Key, N: Namespace, Stored: StateValue>(
     index: usize,
     ns: &N,
 ) -> Result<(), StateError> {
-    let StateScope { backend, key, key_group, .. } = scope;
-    backend.table::<N, Stored>(index)?.delete(key_group, key, ns)
+    let (mut table, kg, key, _) = scoped::<_, N, Stored>(scope, index)?;
+    table.delete(kg, key, ns)
 }
 
 /// The live elements of the list of `(key, ns)`; expired ones are removed.
@@ -143,9 +153,7 @@ pub(crate) fn list_get<K: Key, N: Namespace, V: StateValue>(
     ns: &N,
     ttl: StateTtlConfig,
 ) -> Result<Vec<V>, StateError> {
-    let now = scope.clock.now_millis();
-    let StateScope { backend, key, key_group: kg, .. } = scope;
-    let mut table = backend.table::<N, Vec<TtlValue<V>>>(index)?;
+    let (mut table, kg, key, now) = scoped::<_, N, Vec<TtlValue<V>>>(scope, index)?;
     let stored = table.list_get(kg, key, ns)?;
     let (live, expired): (Vec<_>, Vec<_>) = stored.into_iter().partition(|e| !ttl.expired(e.last_access, now));
     if !expired.is_empty() || (ttl.refresh_on_read() && !live.is_empty()) {
@@ -166,9 +174,8 @@ pub(crate) fn list_add<K: Key, N: Namespace, V: StateValue>(
     ns: &N,
     value: V,
 ) -> Result<(), StateError> {
-    let last_access = scope.clock.now_millis();
-    let StateScope { backend, key, key_group, .. } = scope;
-    backend.table::<N, Vec<TtlValue<V>>>(index)?.list_add(key_group, key, ns, TtlValue { value, last_access })
+    let (mut table, kg, key, last_access) = scoped::<_, N, Vec<TtlValue<V>>>(scope, index)?;
+    table.list_add(kg, key, ns, TtlValue { value, last_access })
 }
 
 /// Replaces the list of `(key, ns)`, every element stamped with the current time.
@@ -178,10 +185,8 @@ pub(crate) fn list_put<K: Key, N: Namespace, V: StateValue>(
     ns: &N,
     values: Vec<V>,
 ) -> Result<(), StateError> {
-    let last_access = scope.clock.now_millis();
-    let StateScope { backend, key, key_group, .. } = scope;
-    let stamped = values.into_iter().map(|value| TtlValue { value, last_access }).collect();
-    backend.table::<N, Vec<TtlValue<V>>>(index)?.list_put(key_group, key, ns, stamped)
+    let (mut table, kg, key, last_access) = scoped::<_, N, Vec<TtlValue<V>>>(scope, index)?;
+    table.list_put(kg, key, ns, values.into_iter().map(|value| TtlValue { value, last_access }).collect())
 }
 
 /// The value under `user_key`, checked and refreshed per `ttl`.
@@ -192,9 +197,7 @@ pub(crate) fn map_get<K: Key, N: Namespace, UK: MapKey, UV: StateValue>(
     ttl: StateTtlConfig,
     user_key: &UK,
 ) -> Result<Option<UV>, StateError> {
-    let now = scope.clock.now_millis();
-    let StateScope { backend, key, key_group: kg, .. } = scope;
-    let mut table = backend.table::<N, HashMap<UK, TtlValue<UV>>>(index)?;
+    let (mut table, kg, key, now) = scoped::<_, N, HashMap<UK, TtlValue<UV>>>(scope, index)?;
     let Some(stored) = table.map_get(kg, key, ns, user_key)? else { return Ok(None) };
     if ttl.expired(stored.last_access, now) {
         table.map_remove(kg, key, ns, user_key)?;
@@ -214,10 +217,8 @@ pub(crate) fn map_put<K: Key, N: Namespace, UK: MapKey, UV: StateValue>(
     user_key: UK,
     value: UV,
 ) -> Result<(), StateError> {
-    let last_access = scope.clock.now_millis();
-    let StateScope { backend, key, key_group, .. } = scope;
-    let mut table = backend.table::<N, HashMap<UK, TtlValue<UV>>>(index)?;
-    table.map_put(key_group, key, ns, user_key, TtlValue { value, last_access })
+    let (mut table, kg, key, last_access) = scoped::<_, N, HashMap<UK, TtlValue<UV>>>(scope, index)?;
+    table.map_put(kg, key, ns, user_key, TtlValue { value, last_access })
 }
 
 /// Removes `user_key`, returning its value if it was live (or visible though expired).
@@ -228,9 +229,8 @@ pub(crate) fn map_remove<K: Key, N: Namespace, UK: MapKey, UV: StateValue>(
     ttl: StateTtlConfig,
     user_key: &UK,
 ) -> Result<Option<UV>, StateError> {
-    let now = scope.clock.now_millis();
-    let StateScope { backend, key, key_group, .. } = scope;
-    let removed = backend.table::<N, HashMap<UK, TtlValue<UV>>>(index)?.map_remove(key_group, key, ns, user_key)?;
+    let (mut table, kg, key, now) = scoped::<_, N, HashMap<UK, TtlValue<UV>>>(scope, index)?;
+    let removed = table.map_remove(kg, key, ns, user_key)?;
     Ok(removed.filter(|e| ttl.returns_expired() || !ttl.expired(e.last_access, now)).map(|e| e.value))
 }
 
@@ -241,9 +241,7 @@ pub(crate) fn map_entries<K: Key, N: Namespace, UK: MapKey, UV: StateValue>(
     ns: &N,
     ttl: StateTtlConfig,
 ) -> Result<Vec<(UK, UV)>, StateError> {
-    let now = scope.clock.now_millis();
-    let StateScope { backend, key, key_group: kg, .. } = scope;
-    let mut table = backend.table::<N, HashMap<UK, TtlValue<UV>>>(index)?;
+    let (mut table, kg, key, now) = scoped::<_, N, HashMap<UK, TtlValue<UV>>>(scope, index)?;
     let mut entries = Vec::new();
     for (user_key, stored) in table.map_entries(kg, key, ns)? {
         if ttl.expired(stored.last_access, now) {
@@ -266,8 +264,8 @@ pub(crate) fn map_clear<K: Key, N: Namespace, UK: MapKey, UV: StateValue>(
     index: usize,
     ns: &N,
 ) -> Result<(), StateError> {
-    let StateScope { backend, key, key_group, .. } = scope;
-    backend.table::<N, HashMap<UK, TtlValue<UV>>>(index)?.map_clear(key_group, key, ns)
+    let (mut table, kg, key, _) = scoped::<_, N, HashMap<UK, TtlValue<UV>>>(scope, index)?;
+    table.map_clear(kg, key, ns)
 }
 
 #[cfg(test)]

@@ -563,9 +563,12 @@ where
             Stored::Empty => return Ok(()),
             Stored::Acc(acc) => acc,
             Stored::Elements(mut elements) => {
+                let before = elements.len();
                 evict(evictor, &mut elements);
-                // The eviction is kept: a later firing of the window sees the evicted contents.
-                self.stored(|s| s.put(key_group, key, state_window, Stored::Elements(elements.clone())))?;
+                if elements.len() != before {
+                    // The eviction is kept: a later firing of the window sees the evicted contents.
+                    self.stored(|s| s.put(key_group, key, state_window, Stored::Elements(elements.clone())))?;
+                }
                 let mut acc = None;
                 for element in elements {
                     acc = Some(self.contents.add(acc, element.value));

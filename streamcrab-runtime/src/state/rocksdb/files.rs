@@ -85,6 +85,7 @@ fn open_as_instance<K: Key>(
     materialize(set, &path).map_err(|e| backend.error(e))?;
     let names = backend.state_column_families(&path)?;
     backend.db = DB::open_cf(&backend.options, &path, &names).map_err(|e| backend.error(e))?;
+    backend.column_family_ready.clear();
     backend.generation += 1;
     let _ = fs::remove_dir_all(previous);
     let owned = backend.key_groups;

@@ -29,6 +29,7 @@ use super::backend::StateRegistry;
 use super::keyed_backend::{KeyedStateBackend, MapKey, ROCKSDB_SECTION, TableRef};
 use super::{Namespace, StateValue};
 use crate::checkpoint::snapshot::{OperatorSnapshot, RestoredOperator, decode, encode};
+use crate::checkpoint::storage::sanitize;
 use crate::data::Key;
 use crate::element::{CheckpointBarrier, CheckpointKind};
 use crate::error::StateError;
@@ -151,6 +152,8 @@ pub struct RocksDbKeyedStateBackend<K> {
     operator_uid: String,
     /// Serialized-key scratch buffer, reused across accesses.
     scratch: Vec<u8>,
+    /// Per state index: whether its column family is known to exist in the open database.
+    column_family_ready: Vec<bool>,
     /// The storage's shared folder for incremental checkpoints, if it has one.
     shared_dir: Option<PathBuf>,
     /// SST files already in the shared folder: local name -> shared path.
@@ -179,9 +182,8 @@ impl<K: Key> RocksDbKeyedStateBackend<K> {
             )));
         }
         let root = settings.local_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("streamcrab-rocksdb"));
-        let uid: String = operator_uid.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
         // Random, so instances of other runs never write the same shared file names.
-        let name = format!("{uid}-kg{}-{:016x}", key_groups.start, fastrand::u64(..));
+        let name = format!("{}-kg{}-{:016x}", sanitize(operator_uid), key_groups.start, fastrand::u64(..));
         let dir = InstanceDir(root.join(name));
         std::fs::create_dir_all(&dir.0).map_err(|e| backend_error(format!("{}: {e}", dir.0.display())))?;
         let options = settings.rocksdb_options();
@@ -198,6 +200,7 @@ impl<K: Key> RocksDbKeyedStateBackend<K> {
             max_parallelism,
             operator_uid: operator_uid.to_string(),
             scratch: Vec::with_capacity(64),
+            column_family_ready: Vec::new(),
             shared_dir,
             uploaded: HashMap::new(),
             generation: 0,
@@ -292,9 +295,13 @@ impl<K: Key> KeyedStateBackend<K> for RocksDbKeyedStateBackend<K> {
 
     #[inline]
     fn table<N: Namespace, S: StateValue>(&mut self, index: usize) -> Result<TableRef<'_, K, N, S>, StateError> {
-        if self.db.cf_handle(self.registry.name(index)?).is_none() {
+        if !self.column_family_ready.get(index).copied().unwrap_or(false) {
             let name = self.registry.name(index)?.to_string();
             self.ensure_column_family(&name)?;
+            if self.column_family_ready.len() <= index {
+                self.column_family_ready.resize(index + 1, false);
+            }
+            self.column_family_ready[index] = true;
         }
         let Self { db, write, scratch, operator_uid, registry, .. } = self;
         let name = registry.name(index)?;
