@@ -14,12 +14,12 @@ mod plan;
 /// Run it with `NAME.execute(name)`.
 #[proc_macro_attribute]
 pub fn pipeline(attr: TokenStream, item: TokenStream) -> TokenStream {
-    plan::expand_pipeline(attr.into(), item.into()).into()
+    plan::expand_pipeline(attr.into(), item.into(), proc_macro::Span::call_site().local_file().as_deref()).into()
 }
 
 /// The same language as an expression: `dataflow!(|env| { ... })` returns a
 /// `streamcrab::pipeline::Dataflow` with `.execute()` and `.descriptor()`.
 #[proc_macro]
 pub fn dataflow(input: TokenStream) -> TokenStream {
-    plan::expand_dataflow(input.into()).into()
+    plan::expand_dataflow(input.into(), proc_macro::Span::call_site().local_file().as_deref()).into()
 }

@@ -17,7 +17,8 @@
 //! (`key(i) = mix64(i mod keys)`, as `bench/flink`'s `WindowAggKeys`), on the heap and, with the
 //! `rocksdb` feature, on RocksDB with a checkpoint every 10 s into file storage (incremental).
 //!
-//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [keys=N] [runs=N] [only=job,job,recovery,latency,bigstate]`
+//! `cargo bench -p streamcrab --bench core -- [lines=N] [longs=N] [events=N] [keys=N] [runs=N] [only=job,job,recovery,latency,bigstate] [config=TEXT]`
+//! (`config=` keeps the configurations whose name contains TEXT, e.g. `config=rocksdb`)
 //! (`bench/compare.sh` runs it interleaved with Apache Flink.)
 
 use std::collections::HashMap;
@@ -602,6 +603,7 @@ fn main() {
     let (mut lines, mut longs, mut events, mut runs) = (2_000_000u64, 300_000_000u64, 15_000_000u64, 5usize);
     let (mut keys, mut big_events) = (10_000_000u64, 10_000_000u64);
     let mut only: Vec<String> = Vec::new();
+    let mut config_filter: Option<String> = None;
     for arg in std::env::args().skip(1) {
         match arg.split_once('=') {
             Some(("lines", v)) => lines = v.parse().expect("lines=N"),
@@ -611,6 +613,7 @@ fn main() {
             Some(("keys", v)) => keys = v.parse().expect("keys=N"),
             Some(("bigevents", v)) => big_events = v.parse().expect("bigevents=N"),
             Some(("only", v)) => only = v.split(',').map(str::to_string).collect(),
+            Some(("config", v)) => config_filter = Some(v.to_string()),
             _ => {} // cargo bench passes `--bench`
         }
     }
@@ -665,7 +668,8 @@ fn main() {
     }
     // The big-state job takes minutes: it runs only when asked for.
     let wanted = |job: &str| if only.is_empty() { job != "bigstate" } else { only.iter().any(|o| o == job) };
-    let configs: Vec<_> = configs.into_iter().filter(|c| wanted(c.0)).collect();
+    let chosen = |name: &str| config_filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
+    let configs: Vec<_> = configs.into_iter().filter(|c| wanted(c.0) && chosen(c.1)).collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     let mut rss: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];

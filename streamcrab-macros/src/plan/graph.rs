@@ -4,6 +4,7 @@
 //! diagnostic. Analysis never stops at the first error.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use proc_macro2::Span;
 use syn::{Expr, Ident};
@@ -11,6 +12,7 @@ use syn::{Expr, Ident};
 use super::diagnostics::{Code, Diagnostics};
 use super::parse::{Body, Call, Flow, Root};
 use super::registry::{self, OpSpec, Role, Shape};
+use super::timers;
 
 /// A job-graph operator.
 pub struct Node {
@@ -82,6 +84,16 @@ impl Stream {
     fn env() -> Self {
         Self { shape: Shape::Env, upstream: Vec::new(), last: None, timestamps: None, window: None, forward_from: None }
     }
+
+    /// Takes in the inputs of `other` (`union`, `connect`): the result has timestamps only if
+    /// both have.
+    fn merge(&mut self, other: Stream) {
+        self.upstream.extend(other.upstream);
+        self.timestamps = match (self.timestamps, other.timestamps) {
+            (Some(a), Some(b)) => Some(a && b),
+            _ => None,
+        };
+    }
 }
 
 struct Binding {
@@ -109,8 +121,16 @@ fn window_time(call: &Call) -> WindowTime {
 }
 
 /// Analyses the flows of `body`, reporting into `diagnostics`.
-pub fn analyse(body: &Body, diagnostics: &mut Diagnostics) -> Graph {
-    let mut analysis = Analysis { graph: Graph::default(), bindings: HashMap::new(), diagnostics, defined: Vec::new() };
+/// Analyses `body`; `source_file` is where the functions it uses may be defined.
+pub fn analyse(body: &Body, source_file: Option<&Path>, diagnostics: &mut Diagnostics) -> Graph {
+    let mut analysis = Analysis {
+        graph: Graph::default(),
+        bindings: HashMap::new(),
+        diagnostics,
+        defined: Vec::new(),
+        source_file,
+        timer_types: None,
+    };
     for flow in body.flows.iter().flatten() {
         analysis.flow(flow, body);
     }
@@ -145,6 +165,9 @@ struct Analysis<'d> {
     bindings: HashMap<String, Binding>,
     diagnostics: &'d mut Diagnostics,
     defined: Vec<String>,
+    source_file: Option<&'d Path>,
+    /// The types whose keyed process functions register event-time timers (found on first need).
+    timer_types: Option<Vec<String>>,
 }
 
 impl Analysis<'_> {
@@ -270,7 +293,7 @@ impl Analysis<'_> {
                     self.graph.nodes[id].parallelism = Some(1);
                 }
             }
-            Role::Operator => self.operator(stream, call, spec),
+            Role::Operator => self.operator(stream, call, spec, body),
             Role::Shape => self.shape(stream, call, body),
             Role::WindowSetting => self.window_setting(stream, call),
             Role::Partition(partitioning) => {
@@ -343,7 +366,7 @@ impl Analysis<'_> {
         }
     }
 
-    fn operator(&mut self, stream: &mut Stream, call: &Call, spec: &OpSpec) {
+    fn operator(&mut self, stream: &mut Stream, call: &Call, spec: &OpSpec, body: &Body) {
         if spec.input.contains(&Shape::Windowed) && stream.shape == Shape::Windowed {
             if let Some((WindowTime::Event, span)) = stream.window
                 && stream.timestamps == Some(false)
@@ -357,10 +380,34 @@ impl Analysis<'_> {
             }
             stream.window = None;
         }
+        if call.method == "process"
+            && matches!(stream.shape, Shape::Keyed | Shape::Connected)
+            && stream.timestamps == Some(false)
+            && let Some(function) = call.args.first()
+            && self.registers_event_time_timers(function, body)
+        {
+            self.diagnostics.error(
+                Code::EventTimeWithoutTimestamps,
+                call.span(),
+                "event-time timers on a stream without timestamps".to_string(),
+                "add `assign_timestamps_and_watermarks(..)` before `key_by`: without it no watermark advances \
+                 and the timers fire only at the end of input",
+            );
+        }
         if call.method == "assign_timestamps_and_watermarks" {
             stream.timestamps = Some(true);
         }
         self.add_node(stream, call, None);
+    }
+
+    fn registers_event_time_timers(&mut self, function: &Expr, body: &Body) -> bool {
+        let source_file = self.source_file;
+        let types = self.timer_types.get_or_insert_with(|| {
+            let mut items = source_file.map(timers::file_items).unwrap_or_default();
+            items.extend(body.items.iter().cloned());
+            timers::event_time_timer_types(&items)
+        });
+        timers::registers_event_time_timers(function, types)
     }
 
     fn shape(&mut self, stream: &mut Stream, call: &Call, body: &Body) {
@@ -403,11 +450,7 @@ impl Analysis<'_> {
                 }
                 for other in others {
                     if let Some(other) = self.take_stream(&other, body) {
-                        stream.upstream.extend(other.upstream);
-                        stream.timestamps = match (stream.timestamps, other.timestamps) {
-                            (Some(a), Some(b)) => Some(a && b),
-                            _ => None,
-                        };
+                        stream.merge(other);
                     }
                 }
             }
@@ -423,7 +466,7 @@ impl Analysis<'_> {
                 }
                 for other in others {
                     if let Some(other) = self.take_stream(&other, body) {
-                        stream.upstream.extend(other.upstream);
+                        stream.merge(other);
                     }
                 }
             }

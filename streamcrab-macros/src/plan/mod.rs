@@ -8,6 +8,9 @@ pub mod diagnostics;
 pub mod graph;
 pub mod parse;
 pub mod registry;
+pub mod timers;
+
+use std::path::Path;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -23,11 +26,12 @@ pub struct Compiled {
     pub descriptor: TokenStream,
 }
 
-/// Compiles the statements of a pipeline called `name` whose environment is `env`.
-pub fn compile(name: &str, env: &Ident, stmts: &[Stmt]) -> Compiled {
+/// Compiles the statements of a pipeline called `name` whose environment is `env`;
+/// `source_file` is the file it is written in, where the functions it uses may be defined.
+pub fn compile(name: &str, env: &Ident, stmts: &[Stmt], source_file: Option<&Path>) -> Compiled {
     let body = parse::body(stmts, env);
     let mut diagnostics = Diagnostics::default();
-    let graph = graph::analyse(&body, &mut diagnostics);
+    let graph = graph::analyse(&body, source_file, &mut diagnostics);
     let plan = chains::plan(&graph, body.env_parallelism);
     let descriptor = codegen::descriptor(name, &graph, &plan);
     Compiled { diagnostics, descriptor }
@@ -48,8 +52,8 @@ fn error(span: Span, code: Code, message: &str, help: &str) -> TokenStream {
     quote_spanned! {span=> ::core::compile_error!(#text); }
 }
 
-/// `#[pipeline]` on a function.
-pub fn expand_pipeline(attr: TokenStream, item: TokenStream) -> TokenStream {
+/// `#[pipeline]` on a function written in `source_file`.
+pub fn expand_pipeline(attr: TokenStream, item: TokenStream, source_file: Option<&Path>) -> TokenStream {
     if !attr.is_empty() {
         return error(
             Span::call_site(),
@@ -70,7 +74,7 @@ pub fn expand_pipeline(attr: TokenStream, item: TokenStream) -> TokenStream {
         return out;
     };
     let name = f.sig.ident.to_string();
-    let compiled = compile(&name, &env, &f.block.stmts);
+    let compiled = compile(&name, &env, &f.block.stmts, source_file);
     let (errors, warnings) = compiled.diagnostics.to_tokens();
     let constant = Ident::new(&name.to_uppercase(), f.sig.ident.span());
     let descriptor = compiled.descriptor;
@@ -94,8 +98,9 @@ pub fn expand_pipeline(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-/// `dataflow!(|env| { ... })`: the same language as an expression returning the job.
-pub fn expand_dataflow(input: TokenStream) -> TokenStream {
+/// `dataflow!(|env| { ... })` written in `source_file`: the same language as an expression
+/// returning the job.
+pub fn expand_dataflow(input: TokenStream, source_file: Option<&Path>) -> TokenStream {
     let closure: syn::ExprClosure = match syn::parse2(input) {
         Ok(c) => c,
         Err(e) => return e.to_compile_error(),
@@ -115,7 +120,7 @@ pub fn expand_dataflow(input: TokenStream) -> TokenStream {
         syn::Expr::Block(b) => b.block.stmts.clone(),
         other => vec![Stmt::Expr(other.clone(), Some(Default::default()))],
     };
-    let compiled = compile("dataflow", &env, &stmts);
+    let compiled = compile("dataflow", &env, &stmts, source_file);
     let (errors, warnings) = compiled.diagnostics.to_tokens();
     let descriptor = compiled.descriptor;
     let body = if compiled.diagnostics.has_errors() {
@@ -140,7 +145,7 @@ mod tests {
 
     fn codes(body: TokenStream) -> Vec<Code> {
         let block: syn::Block = syn::parse2(body).unwrap();
-        compile("t", &Ident::new("env", Span::call_site()), &block.stmts).diagnostics.codes()
+        compile("t", &Ident::new("env", Span::call_site()), &block.stmts, None).diagnostics.codes()
     }
 
     #[test]
@@ -182,6 +187,34 @@ mod tests {
         assert!(with.is_empty());
     }
 
+    /// Flink fires event-time timers when the watermark passes them; a stream without
+    /// timestamps has no watermark before the end of input.
+    #[test]
+    fn event_time_timers_need_timestamps() {
+        let timed = quote! {
+            impl KeyedProcessFunction<u64, u64, u64> for Delay {
+                fn process_element(&mut self, v: u64, ctx: &mut KeyedContext<'_, u64>, _: &mut Collector<'_, u64>) -> UserResult {
+                    ctx.register_event_time_timer(v as i64 + 10);
+                    Ok(())
+                }
+            }
+        };
+        let without = codes(quote!({
+            #timed
+            env.from_iter(v).key_by(k).process(Delay).print();
+            let a = env.from_iter(v).assign_timestamps_and_watermarks(s).key_by(k);
+            let b = env.from_iter(v).key_by(k);
+            a.connect(b).process(Delay).print();
+        }));
+        assert_eq!(without, vec![Code::EventTimeWithoutTimestamps, Code::EventTimeWithoutTimestamps]);
+        let with = codes(quote!({
+            #timed
+            env.from_iter(v).assign_timestamps_and_watermarks(s).key_by(k).process(Delay).print();
+            env.from_iter(v).key_by(k).process(Untimed).print();
+        }));
+        assert!(with.is_empty());
+    }
+
     #[test]
     fn chains_follow_flinks_rules() {
         let block: syn::Block = syn::parse2(quote!({
@@ -191,7 +224,7 @@ mod tests {
         let env = Ident::new("env", Span::call_site());
         let body = parse::body(&block.stmts, &env);
         let mut d = Diagnostics::default();
-        let g = graph::analyse(&body, &mut d);
+        let g = graph::analyse(&body, None, &mut d);
         let p = chains::plan(&g, None);
         // source+map+filter | reduce | map(p=2) | print
         assert_eq!(p.chain_of, vec![0, 0, 0, 1, 2, 3]);

@@ -150,6 +150,8 @@ pub struct Body {
     pub env_parallelism: Option<u32>,
     /// Names bound by flows, in order (to detect use before definition).
     pub stream_names: Vec<Ident>,
+    /// The items written in the body itself (functions, impls).
+    pub items: Vec<syn::Item>,
 }
 
 /// Splits `stmts` into flows and pass-through statements.
@@ -198,7 +200,14 @@ pub fn body(stmts: &[Stmt], env: &Ident) -> Body {
             Some(Flow { binding: name, root, root_span, calls })
         })
         .collect();
-    Body { flows, env_parallelism, stream_names }
+    let items = stmts
+        .iter()
+        .filter_map(|stmt| match stmt {
+            Stmt::Item(item) => Some(item.clone()),
+            _ => None,
+        })
+        .collect();
+    Body { flows, env_parallelism, stream_names, items }
 }
 
 #[cfg(test)]

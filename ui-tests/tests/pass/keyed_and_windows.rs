@@ -72,7 +72,12 @@ fn keyed(env: &mut StreamExecutionEnvironment) {
     env.from_iter(vec![(1, 2)]).key_by(|t: &(i32, i32)| t.0).sum(|t: &mut (i32, i32)| &mut t.1).print();
     env.from_iter(vec![(1, 2)]).key_by(|t: &(i32, i32)| t.0).min(|t: &mut (i32, i32)| &mut t.1).print();
     env.from_iter(vec![(1, 2)]).key_by(|t: &(i32, i32)| t.0).max(|t: &mut (i32, i32)| &mut t.1).print();
-    env.from_sequence(1, 10).key_by(|x: &i64| *x % 3).process(Count).print();
+    // `Count` registers event-time timers, so its input needs timestamps (SC0004 otherwise).
+    env.from_sequence(1, 10)
+        .assign_timestamps_and_watermarks(WatermarkStrategy::for_monotonous_timestamps().with_timestamp_assigner(|x: &i64, _| *x))
+        .key_by(|x: &i64| *x % 3)
+        .process(Count)
+        .print();
     let left = env.from_sequence(1, 10).key_by(|x: &i64| *x % 3);
     let right = env.from_sequence(1, 10).key_by(|x: &i64| *x % 3);
     left.connect(right).process(Shared).print();
