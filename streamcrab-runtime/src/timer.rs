@@ -5,8 +5,10 @@
 //! order (insertion order among equal timestamps) while `timestamp <= w`; a timer registered
 //! while firing with a timestamp `<= w` fires in the same advance.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::hash::Hash;
+
+use hashbrown::HashSet;
 
 use crate::checkpoint::snapshot::{KeyedSection, OperatorSnapshot, decode, encode};
 use crate::data::Key;

@@ -1,7 +1,7 @@
 //! Exactly-once checkpoints through the public API (Flink's F3, SEMANTICS.md section 6): after a
 //! failure the job restarts from its latest completed checkpoint, sources replay from their
 //! checkpointed positions, and every record affects state and the exactly-once sinks once.
-//! The tests with keyed state run on every state backend (`heap::` and `rocksdb::`).
+//! The tests with keyed state run on every state backend (`heap::`, `rocksdb::`, `rocksdb_direct::`).
 
 mod support;
 
@@ -534,7 +534,8 @@ fn concurrent_checkpoints_stay_exactly_once(backend: StateBackend) {
 #[test]
 fn rocksdb_incremental_checkpoints_restore_into_another_parallelism() {
     use streamcrab::file_sink::ExactlyOnceFileSink;
-    let rocksdb = support::rocksdb_backend();
+    // The default write tier: every change is still in memory when a checkpoint flushes it.
+    let rocksdb = support::rocksdb_backend(streamcrab::state::rocksdb::RocksDbOptions::default().write_cache_bytes);
     let (out, checkpoints) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let env = savepointable_job_on(&rocksdb, out.path(), "", 2);
     env.enable_checkpointing(Duration::from_millis(5)).set_checkpoint_dir(checkpoints.path());

@@ -5,7 +5,7 @@
 //! nothing lost, nothing duplicated (Flink's guarantee, SEMANTICS.md 6.1 and 6.4).
 //!
 //! Checkpoints go to file storage (so RocksDB's are incremental); every job runs on each state
-//! backend (`heap::` and `rocksdb::`) and must commit what the failure-free heap run commits.
+//! backend (`heap::`, `rocksdb::`, `rocksdb_direct::`) and must commit what the failure-free heap run commits.
 //!
 //! `STREAMCRAB_FAULT_RUNS` sets the number of seeded runs per job (default 17, 51 per backend).
 

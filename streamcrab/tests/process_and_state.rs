@@ -205,6 +205,7 @@ support::on_every_backend!(
     keyed_state_of_every_kind_is_scoped_to_the_current_key_in_the_harness,
     keyed_state_of_every_kind_end_to_end_at_parallelism_two,
     clearing_state_of_every_kind_forgets_only_the_current_key,
+    state_of_many_keys_is_written_cleared_and_written_again,
     map_state_iterates_every_entry_of_the_current_key,
     state_is_separate_per_namespace,
     rolling_reduce_harness_keeps_timestamps,
@@ -430,6 +431,31 @@ fn clearing_state_of_every_kind_forgets_only_the_current_key(backend: StateBacke
     assert_eq!(shown[0].2, Vec::<i64>::new());
     let shown = run_commands(backend.clone(), vec![("a", Fill(1)), ("a", ListUpdate(vec![5, 6])), ("a", Show)]);
     assert_eq!(shown[0].2, vec![5, 6]);
+}
+
+/// Flink: each key's state is its own however many keys there are; `clear()` forgets a value
+/// written long before (here it has reached RocksDB behind the write tier), and a value written
+/// after `clear()` starts afresh (the reducing max and the average forget the old inputs).
+fn state_of_many_keys_is_written_cleared_and_written_again(backend: StateBackend) {
+    use Command::*;
+    let keys: Vec<String> = (0..40).map(|k| format!("key-{k}")).collect();
+    let mut commands: Vec<(&str, Command)> = Vec::new();
+    for (round, command) in [Fill(100), Fill(1), Clear, Fill(5)].into_iter().enumerate() {
+        for key in &keys {
+            commands.push((key, command.clone()));
+        }
+        if round == 1 || round == 3 {
+            commands.extend(keys.iter().map(|k| (k.as_str(), Show)));
+        }
+    }
+    let shown = run_commands(backend, commands);
+    let (before, after) = shown.split_at(keys.len());
+    for (key, s) in keys.iter().zip(before) {
+        assert_eq!(s, &(key.clone(), Some(1), vec![100, 1], vec![(1, 10), (100, 1000)], Some(100), Some(50.5), true));
+    }
+    for (key, s) in keys.iter().zip(after) {
+        assert_eq!(s, &(key.clone(), Some(5), vec![5], vec![(5, 50)], Some(5), Some(5.0), false));
+    }
 }
 
 /// Flink: `MapState.entries()` holds every user key of the current key once, with its latest

@@ -66,6 +66,7 @@ fn rocksdb_options(config: &[(&str, &str)]) -> Result<super::rocksdb::RocksDbOpt
             "state.backend.rocksdb.localdir" => options.local_dir = Some(trimmed.into()),
             "state.backend.rocksdb.block.cache-size" => options.block_cache_bytes = size()?,
             "state.backend.rocksdb.writebuffer.size" => options.write_buffer_bytes = size()?,
+            "state.backend.rocksdb.write-cache.size" => options.write_cache_bytes = size()?,
             "state.backend.rocksdb.memory.fixed-per-slot" => options.memory_budget_per_slot = Some(size()?),
             "state.backend.rocksdb.memory.write-buffer-ratio" => {
                 options.write_buffer_ratio = trimmed
@@ -145,6 +146,7 @@ mod tests {
             ("state.backend.rocksdb.localdir", "/data/rocks"),
             ("state.backend.rocksdb.block.cache-size", "32mb"),
             ("state.backend.rocksdb.writebuffer.size", "16 mb"),
+            ("state.backend.rocksdb.write-cache.size", "0"),
             ("state.backend.rocksdb.memory.fixed-per-slot", "256mb"),
             ("state.backend.rocksdb.compression.per.level", "ZSTD_COMPRESSION"),
             ("execution.checkpointing.incremental", "false"),
@@ -154,6 +156,7 @@ mod tests {
         let StateBackend::RocksDb(options) = backend else { panic!("expected RocksDB") };
         assert_eq!(options.local_dir.as_deref(), Some(std::path::Path::new("/data/rocks")));
         assert_eq!((options.block_cache_bytes, options.write_buffer_bytes), (32 << 20, 16 << 20));
+        assert_eq!(options.write_cache_bytes, 0);
         assert_eq!(options.memory_budget_per_slot, Some(256 << 20));
         assert_eq!((options.compression, options.incremental), (Compression::Zstd, false));
         let typo = StateBackend::from_config([

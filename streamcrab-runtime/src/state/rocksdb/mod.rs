@@ -11,13 +11,18 @@
 //! referenced by later checkpoints; a savepoint, or a checkpoint kept in memory, is a full
 //! snapshot of the entries by key group.
 //!
-//! Departure from Flink: timers stay on the heap (Flink's
+//! Value-shaped state reaches RocksDB through an in-memory tier of recent writes
+//! (`write_cache`, [`RocksDbOptions::write_cache_bytes`]); snapshots flush it first.
+//!
+//! Departures from Flink: the in-memory tier (Flink reads and writes RocksDB on every access);
+//! timers stay on the heap (Flink's
 //! `state.backend.rocksdb.timer-service.factory: HEAP`) and are snapshotted by key group like
 //! the heap backend's; uploads happen in the task while it snapshots (Flink uploads
 //! asynchronously).
 
 mod files;
 mod layout;
+mod write_cache;
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -34,6 +39,7 @@ use crate::data::Key;
 use crate::element::{CheckpointBarrier, CheckpointKind};
 use crate::error::StateError;
 use crate::keygroup::KeyGroupRange;
+use write_cache::WriteCache;
 
 /// How RocksDB compresses its SST files.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,6 +74,10 @@ pub struct RocksDbOptions {
     /// Whether checkpoints upload only new SST files (`execution.checkpointing.incremental`;
     /// on by default here, off in Flink).
     pub incremental: bool,
+    /// Bytes of recent value-state writes each state of an operator instance keeps in memory
+    /// before they go to RocksDB in one batch (`state.backend.rocksdb.write-cache.size`,
+    /// StreamCrab's own: Flink has no such tier); 0 sends every write to RocksDB at once.
+    pub write_cache_bytes: usize,
 }
 
 impl Default for RocksDbOptions {
@@ -80,6 +90,7 @@ impl Default for RocksDbOptions {
             write_buffer_ratio: 0.5,
             compression: Compression::default(),
             incremental: true,
+            write_cache_bytes: 128 << 20,
         }
     }
 }
@@ -154,6 +165,8 @@ pub struct RocksDbKeyedStateBackend<K> {
     scratch: Vec<u8>,
     /// Per state index: whether its column family is known to exist in the open database.
     column_family_ready: Vec<bool>,
+    /// Per state index: its in-memory tier of recent writes.
+    write_caches: Vec<WriteCache>,
     /// The storage's shared folder for incremental checkpoints, if it has one.
     shared_dir: Option<PathBuf>,
     /// SST files already in the shared folder: local name -> shared path.
@@ -201,6 +214,7 @@ impl<K: Key> RocksDbKeyedStateBackend<K> {
             operator_uid: operator_uid.to_string(),
             scratch: Vec::with_capacity(64),
             column_family_ready: Vec::new(),
+            write_caches: Vec::new(),
             shared_dir,
             uploaded: HashMap::new(),
             generation: 0,
@@ -230,6 +244,20 @@ impl<K: Key> RocksDbKeyedStateBackend<K> {
     fn state_column_families(&self, db_path: &Path) -> Result<Vec<String>, StateError> {
         let names = DB::list_cf(&self.options, db_path).map_err(|e| self.error(e))?;
         Ok(names.into_iter().filter(|n| n != rocksdb::DEFAULT_COLUMN_FAMILY_NAME).collect())
+    }
+
+    /// Writes what the states' in-memory tiers hold to RocksDB, in one batch.
+    fn flush_write_caches(&mut self) -> Result<(), StateError> {
+        let mut batch = WriteBatch::default();
+        for (index, cache) in self.write_caches.iter_mut().enumerate() {
+            if cache.is_empty() {
+                continue;
+            }
+            let name = self.registry.name(index)?;
+            let cf = self.db.cf_handle(name).ok_or(StateError::UnknownHandle { index })?;
+            write_cache::batch_changes(&mut batch, cf, cache);
+        }
+        self.db.write_opt(batch, &self.write).map_err(|e| self.error(e))
     }
 
     fn db_path(&self, generation: u32) -> PathBuf {
@@ -300,16 +328,29 @@ impl<K: Key> KeyedStateBackend<K> for RocksDbKeyedStateBackend<K> {
             self.ensure_column_family(&name)?;
             if self.column_family_ready.len() <= index {
                 self.column_family_ready.resize(index + 1, false);
+                self.write_caches.resize_with(index + 1, WriteCache::default);
             }
             self.column_family_ready[index] = true;
         }
-        let Self { db, write, scratch, operator_uid, registry, .. } = self;
+        let Self { db, write, scratch, operator_uid, registry, write_caches, settings, .. } = self;
         let name = registry.name(index)?;
         let cf = db.cf_handle(name).ok_or(StateError::UnknownHandle { index })?;
-        Ok(TableRef::RocksDb(RocksTable { db, cf, write, scratch, name, operator_uid, _types: PhantomData }))
+        let (cache, cache_budget) = (&mut write_caches[index], settings.write_cache_bytes);
+        Ok(TableRef::RocksDb(RocksTable {
+            db,
+            cf,
+            write,
+            scratch,
+            cache,
+            cache_budget,
+            name,
+            operator_uid,
+            _types: PhantomData,
+        }))
     }
 
     fn snapshot(&mut self, barrier: &CheckpointBarrier, out: &mut OperatorSnapshot) -> Result<(), StateError> {
+        self.flush_write_caches()?;
         match (&self.shared_dir, barrier.kind) {
             (Some(shared), CheckpointKind::Checkpoint) if self.settings.incremental => {
                 let shared = shared.clone();
@@ -325,6 +366,7 @@ impl<K: Key> KeyedStateBackend<K> for RocksDbKeyedStateBackend<K> {
         if restored.keyed.iter().any(|s| s.name.starts_with(super::backend::STATE_SECTION)) {
             return Err(StateError::BackendMismatch { expected: "RocksDB", found: "heap" });
         }
+        self.write_caches.iter_mut().for_each(|cache| cache.drain().for_each(drop));
         files::restore_file_sets(self, &restored.file_sets)?;
         self.restore_sections(restored)
     }
@@ -336,6 +378,8 @@ pub struct RocksTable<'a, K, N, S> {
     cf: &'a ColumnFamily,
     write: &'a WriteOptions,
     scratch: &'a mut Vec<u8>,
+    cache: &'a mut WriteCache,
+    cache_budget: usize,
     name: &'a str,
     operator_uid: &'a str,
     _types: PhantomData<Types<K, N, S>>,
@@ -366,8 +410,48 @@ impl<K: Key, N: Namespace, S> RocksTable<'_, K, N, S> {
         self.db.put_cf_opt(self.cf, &self.scratch[..], value, self.write).map_err(|e| self.backend_error(e))
     }
 
-    fn delete_current(&self) -> Result<(), StateError> {
+    fn delete_current(&mut self) -> Result<(), StateError> {
+        if self.cache_budget > 0 && self.cache.delete(self.scratch) {
+            return Ok(());
+        }
         self.db.delete_cf_opt(self.cf, &self.scratch[..], self.write).map_err(|e| self.backend_error(e))
+    }
+
+    /// The stored value of the key in the scratch buffer, from the in-memory tier if it knows
+    /// it, else from RocksDB (remembered in the tier).
+    fn read_through(&mut self) -> Result<Option<Vec<u8>>, StateError> {
+        if self.cache_budget == 0 {
+            return Ok(self.read()?.map(|bytes| bytes.to_vec()));
+        }
+        if let Some(known) = self.cache.lookup(self.scratch) {
+            return Ok(known.map(<[u8]>::to_vec));
+        }
+        let stored = self.read()?.map(|bytes| bytes.to_vec());
+        self.cache.remember(self.scratch, stored.as_deref());
+        Ok(stored)
+    }
+
+    /// Stores `value` under the key in the scratch buffer, through the in-memory tier.
+    fn write_through(&mut self, value: &[u8]) -> Result<(), StateError> {
+        if self.cache_budget == 0 {
+            return self.write(value);
+        }
+        self.cache.put(self.scratch, value);
+        if self.cache.over(self.cache_budget) {
+            self.flush_cache()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the in-memory tier's changes to RocksDB. Lists and maps reach RocksDB directly,
+    /// so their accesses first flush whatever value access left in the tier.
+    fn flush_cache(&mut self) -> Result<(), StateError> {
+        if self.cache.is_empty() {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::default();
+        write_cache::batch_changes(&mut batch, self.cf, self.cache);
+        self.db.write_opt(batch, self.write).map_err(|e| self.backend_error(e))
     }
 
     /// Removes the value of `(key, ns)` without reading it.
@@ -380,7 +464,7 @@ impl<K: Key, N: Namespace, S> RocksTable<'_, K, N, S> {
 impl<K: Key, N: Namespace, S: StateValue> RocksTable<'_, K, N, S> {
     pub(crate) fn get(&mut self, kg: u32, key: &K, ns: &N) -> Result<Option<S>, StateError> {
         self.key(kg, key, ns)?;
-        match self.read()? {
+        match self.read_through()? {
             Some(bytes) => layout::decode_value(&bytes).map(Some).map_err(|e| self.deserialize_error(e)),
             None => Ok(None),
         }
@@ -389,7 +473,7 @@ impl<K: Key, N: Namespace, S: StateValue> RocksTable<'_, K, N, S> {
     pub(crate) fn put(&mut self, kg: u32, key: &K, ns: &N, value: &S) -> Result<(), StateError> {
         self.key(kg, key, ns)?;
         let bytes = layout::encode_value(value).map_err(|e| self.backend_error(e))?;
-        self.write(&bytes)
+        self.write_through(&bytes)
     }
 
     pub(crate) fn remove(&mut self, kg: u32, key: &K, ns: &N) -> Result<Option<S>, StateError> {
@@ -403,6 +487,7 @@ impl<K: Key, N: Namespace, S: StateValue> RocksTable<'_, K, N, S> {
 
 impl<K: Key, N: Namespace, V: StateValue> RocksTable<'_, K, N, Vec<V>> {
     pub(crate) fn list_get(&mut self, kg: u32, key: &K, ns: &N) -> Result<Vec<V>, StateError> {
+        self.flush_cache()?;
         self.key(kg, key, ns)?;
         match self.read()? {
             Some(bytes) => layout::decode_list(&bytes).map_err(|e| self.deserialize_error(e)),
@@ -411,12 +496,14 @@ impl<K: Key, N: Namespace, V: StateValue> RocksTable<'_, K, N, Vec<V>> {
     }
 
     pub(crate) fn list_add(&mut self, kg: u32, key: &K, ns: &N, value: &V) -> Result<(), StateError> {
+        self.flush_cache()?;
         self.key(kg, key, ns)?;
         let bytes = layout::encode_value(value).map_err(|e| self.backend_error(e))?;
         self.db.merge_cf_opt(self.cf, &self.scratch[..], bytes, self.write).map_err(|e| self.backend_error(e))
     }
 
     pub(crate) fn list_put(&mut self, kg: u32, key: &K, ns: &N, values: &[V]) -> Result<(), StateError> {
+        self.flush_cache()?;
         self.key(kg, key, ns)?;
         if values.is_empty() {
             return self.delete_current();
@@ -437,6 +524,7 @@ impl<K: Key, N: Namespace, UK: MapKey, UV: StateValue> RocksTable<'_, K, N, Hash
     }
 
     pub(crate) fn map_get(&mut self, kg: u32, key: &K, ns: &N, user_key: &UK) -> Result<Option<UV>, StateError> {
+        self.flush_cache()?;
         self.map_key(kg, key, ns, user_key)?;
         match self.read()? {
             Some(bytes) => layout::decode_value(&bytes).map(Some).map_err(|e| self.deserialize_error(e)),
@@ -445,12 +533,14 @@ impl<K: Key, N: Namespace, UK: MapKey, UV: StateValue> RocksTable<'_, K, N, Hash
     }
 
     pub(crate) fn map_put(&mut self, kg: u32, key: &K, ns: &N, user_key: &UK, value: &UV) -> Result<(), StateError> {
+        self.flush_cache()?;
         self.map_key(kg, key, ns, user_key)?;
         let bytes = layout::encode_value(value).map_err(|e| self.backend_error(e))?;
         self.write(&bytes)
     }
 
     pub(crate) fn map_remove(&mut self, kg: u32, key: &K, ns: &N, user_key: &UK) -> Result<Option<UV>, StateError> {
+        self.flush_cache()?;
         let value = self.map_get(kg, key, ns, user_key)?;
         if value.is_some() {
             self.delete_current()?;
@@ -460,6 +550,7 @@ impl<K: Key, N: Namespace, UK: MapKey, UV: StateValue> RocksTable<'_, K, N, Hash
 
     /// The entries of `(key, ns)` in the order of their serialized user keys.
     pub(crate) fn map_entries(&mut self, kg: u32, key: &K, ns: &N) -> Result<Vec<(UK, UV)>, StateError> {
+        self.flush_cache()?;
         self.key(kg, key, ns)?;
         let prefix = self.scratch.clone();
         let mode = rocksdb::IteratorMode::From(&prefix, rocksdb::Direction::Forward);
@@ -475,6 +566,7 @@ impl<K: Key, N: Namespace, UK: MapKey, UV: StateValue> RocksTable<'_, K, N, Hash
     }
 
     pub(crate) fn map_clear(&mut self, kg: u32, key: &K, ns: &N) -> Result<(), StateError> {
+        self.flush_cache()?;
         self.key(kg, key, ns)?;
         let Some(end) = layout::prefix_end(self.scratch) else {
             return Err(self.backend_error("a map prefix without successor"));
