@@ -50,7 +50,7 @@ print(f"{'engine':<7} {'config':<28} {'records/s':>12} {'CPU s':>8} {'peak RSS M
 for (engine, config), (rate, cpu, rss) in sorted(med.items()):
     print(f"{engine:<7} {config:<28} {rate:>12,.0f} {cpu:>8.2f} {rss:>13.0f}")
 flink = med.get(("Flink", "rocksdb p=1"), (0,))[0]
-for config in ("rocksdb p=1", "rocksdb p=1 checkpoint 10s", "heap p=1"):
+for config in ("rocksdb p=1", "rocksdb p=1 no write tier", "rocksdb p=1 checkpoint 10s", "heap p=1"):
     sc = med.get(("SC", config))
     if sc and flink:
         print(f"StreamCrab {config} / Flink rocksdb p=1: {sc[0] / flink:.1f}x")

@@ -160,6 +160,10 @@ impl<T, K: Key, KS: Fn(&T) -> K + Clone + Send + 'static> Partitioner<T> for Key
 
     #[inline]
     fn route(&mut self, value: &T, channels: usize) -> Route {
+        if channels == 1 {
+            // Every key group is the one subtask's: no need to extract the key.
+            return Route::One(0);
+        }
         let key = (self.key_selector)(value);
         let key_group = assign_to_key_group(&key, self.max_parallelism);
         Route::One(operator_index_for_key_group(self.max_parallelism, channels as u32, key_group) as usize)
@@ -304,6 +308,13 @@ mod tests {
         Partitioner::<i32>::configure(&mut p, 128);
         assert_eq!(p.route(&0, 2), Route::One(1));
         assert_eq!(p.route(&0, 8), Route::One(5));
+    }
+
+    #[test]
+    fn one_channel_takes_every_key_without_extracting_it() {
+        let mut p = KeyGroupPartitioner::new(|_: &i32| -> i32 { panic!("the key is not needed for one channel") });
+        Partitioner::<i32>::configure(&mut p, 128);
+        assert_eq!(p.route(&0, 1), Route::One(0));
     }
 
     #[test]
