@@ -27,7 +27,8 @@ BIN="$(bench/bench-bin.sh)"
 [ -x "$BIN" ] || { echo "could not build the StreamCrab bench" >&2; exit 2; }
 PEERS=""
 if [ -d "$PEERS_SRC" ]; then
-  mkdir -p "$PEERS_DIR" && cp -r "$PEERS_SRC"/. "$PEERS_DIR"/
+  # --update: files already copied keep their times, so cargo does not rebuild the peers.
+  mkdir -p "$PEERS_DIR" && cp -r --update "$PEERS_SRC"/. "$PEERS_DIR"/
   if (cd "$PEERS_DIR" && RUST_PEERS_DIR="$PEERS_DIR" ./build.sh >/dev/null 2>&1); then PEERS=1; fi
 fi
 [ -n "$PEERS" ] || echo "Rust peers not built (no $PEERS_SRC, or its build failed): comparing with Flink only" >&2

@@ -120,8 +120,8 @@ fn window_time(call: &Call) -> WindowTime {
     }
 }
 
-/// Analyses the flows of `body`, reporting into `diagnostics`.
-/// Analyses `body`; `source_file` is where the functions it uses may be defined.
+/// Analyses the flows of `body`, reporting into `diagnostics`; `source_file` is where the
+/// functions they use may be defined.
 pub fn analyse(body: &Body, source_file: Option<&Path>, diagnostics: &mut Diagnostics) -> Graph {
     let mut analysis = Analysis {
         graph: Graph::default(),

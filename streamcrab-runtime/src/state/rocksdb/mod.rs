@@ -328,9 +328,11 @@ impl<K: Key> KeyedStateBackend<K> for RocksDbKeyedStateBackend<K> {
             self.ensure_column_family(&name)?;
             if self.column_family_ready.len() <= index {
                 self.column_family_ready.resize(index + 1, false);
-                self.write_caches.resize_with(index + 1, WriteCache::default);
             }
             self.column_family_ready[index] = true;
+            if self.write_caches.len() <= index {
+                self.write_caches.resize_with(index + 1, WriteCache::default);
+            }
         }
         let Self { db, write, scratch, operator_uid, registry, write_caches, settings, .. } = self;
         let name = registry.name(index)?;
@@ -366,7 +368,8 @@ impl<K: Key> KeyedStateBackend<K> for RocksDbKeyedStateBackend<K> {
         if restored.keyed.iter().any(|s| s.name.starts_with(super::backend::STATE_SECTION)) {
             return Err(StateError::BackendMismatch { expected: "RocksDB", found: "heap" });
         }
-        self.write_caches.iter_mut().for_each(|cache| cache.drain().for_each(drop));
+        // What the tiers held belongs to the state being replaced.
+        self.write_caches.iter_mut().for_each(|cache| *cache = WriteCache::default());
         files::restore_file_sets(self, &restored.file_sets)?;
         self.restore_sections(restored)
     }
