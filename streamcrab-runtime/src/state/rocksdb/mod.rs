@@ -76,7 +76,8 @@ pub struct RocksDbOptions {
     pub incremental: bool,
     /// Bytes of recent value-state writes each state of an operator instance keeps in memory
     /// before they go to RocksDB in one batch (`state.backend.rocksdb.write-cache.size`,
-    /// StreamCrab's own: Flink has no such tier); 0 sends every write to RocksDB at once.
+    /// StreamCrab's own: Flink has no such tier); 0 sends every write to RocksDB at once. It
+    /// is not part of `memory_budget_per_slot`, which bounds RocksDB's own memory.
     pub write_cache_bytes: usize,
 }
 
