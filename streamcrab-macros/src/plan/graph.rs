@@ -403,9 +403,12 @@ impl Analysis<'_> {
     fn registers_event_time_timers(&mut self, function: &Expr, body: &Body) -> bool {
         let source_file = self.source_file;
         let types = self.timer_types.get_or_insert_with(|| {
-            let mut items = source_file.map(timers::file_items).unwrap_or_default();
-            items.extend(body.items.iter().cloned());
-            timers::event_time_timer_types(&items)
+            // The source file holds the body too; without it (unit tests, generated code), the
+            // body's own items are what there is.
+            match source_file.map(timers::file_items) {
+                Some(items) if !items.is_empty() => timers::event_time_timer_types(&items),
+                _ => timers::event_time_timer_types(&body.items),
+            }
         });
         timers::registers_event_time_timers(function, types)
     }

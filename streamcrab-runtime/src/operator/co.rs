@@ -10,7 +10,7 @@ use super::process::{SideOutputPort, forward_control_with_side_outputs, settle};
 use super::side_output::SideOutputs;
 use super::{Collector, Operator, OperatorId, OutputTag};
 use crate::checkpoint::TaskSnapshot;
-use crate::checkpoint::keyed_state::{open_keyed, snapshot_keyed};
+use crate::checkpoint::keyed_state::open_keyed;
 use crate::clock::Clock;
 use crate::context::RuntimeContext;
 use crate::data::Key;
@@ -363,29 +363,7 @@ where
         self.next.on_processing_time(now)
     }
 
-    fn flush(&mut self) -> Result<(), TaskError> {
-        self.side.flush()?;
-        self.next.flush()
-    }
-
-    fn finish(&mut self) -> Result<(), TaskError> {
-        self.side.finish()?;
-        self.next.finish()
-    }
-
-    fn snapshot_state(&mut self, barrier: CheckpointBarrier, snapshot: &mut TaskSnapshot) -> Result<(), TaskError> {
-        let timers = (&self.timers, &self.processing_timers);
-        snapshot_keyed(
-            (snapshot, &barrier),
-            self.id,
-            &self.name,
-            &mut self.backend,
-            timers,
-            Some(&self.operator_state),
-        )?;
-        self.side.barrier(barrier)?;
-        self.next.snapshot_state(barrier, snapshot)
-    }
+    super::keyed_function_end!();
 
     super::forward_checkpoint!(no_snapshot);
 }

@@ -188,6 +188,43 @@ macro_rules! stateless_end_checkpoint {
 }
 pub(crate) use stateless_end_checkpoint;
 
+/// Implements `flush`, `finish` and `snapshot_state` of a keyed operator that runs a user
+/// function: side outputs in `self.side`, timers in `self.timers` and
+/// `self.processing_timers`, keyed state in `self.backend`, operator state in
+/// `self.operator_state`.
+macro_rules! keyed_function_end {
+    () => {
+        fn flush(&mut self) -> Result<(), $crate::error::TaskError> {
+            self.side.flush()?;
+            self.next.flush()
+        }
+
+        fn finish(&mut self) -> Result<(), $crate::error::TaskError> {
+            self.side.finish()?;
+            self.next.finish()
+        }
+
+        fn snapshot_state(
+            &mut self,
+            barrier: $crate::element::CheckpointBarrier,
+            snapshot: &mut $crate::checkpoint::TaskSnapshot,
+        ) -> Result<(), $crate::error::TaskError> {
+            let timers = (&self.timers, &self.processing_timers);
+            $crate::checkpoint::keyed_state::snapshot_keyed(
+                (snapshot, &barrier),
+                self.id,
+                &self.name,
+                &mut self.backend,
+                timers,
+                Some(&self.operator_state),
+            )?;
+            self.side.barrier(barrier)?;
+            self.next.snapshot_state(barrier, snapshot)
+        }
+    };
+}
+pub(crate) use keyed_function_end;
+
 /// Identifies an operator within its job (its position in the job's operator table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OperatorId(pub u32);

@@ -421,18 +421,23 @@ impl<K: Key, N: Namespace, S> RocksTable<'_, K, N, S> {
         self.db.delete_cf_opt(self.cf, &self.scratch[..], self.write).map_err(|e| self.backend_error(e))
     }
 
-    /// The stored value of the key in the scratch buffer, from the in-memory tier if it knows
-    /// it, else from RocksDB (remembered in the tier).
-    fn read_through(&mut self) -> Result<Option<Vec<u8>>, StateError> {
-        if self.cache_budget == 0 {
-            return Ok(self.read()?.map(|bytes| bytes.to_vec()));
-        }
-        if let Some(known) = self.cache.lookup(self.scratch) {
-            return Ok(known.map(<[u8]>::to_vec));
-        }
-        let stored = self.read()?.map(|bytes| bytes.to_vec());
-        self.cache.remember(self.scratch, stored.as_deref());
-        Ok(stored)
+    /// The stored value of the key in the scratch buffer, decoded where it lies: in the
+    /// in-memory tier if it knows the key, else in RocksDB (and then remembered in the tier).
+    fn read_through<V: StateValue>(&mut self) -> Result<Option<V>, StateError> {
+        let tiered = self.cache_budget > 0;
+        let known = if tiered { self.cache.lookup(self.scratch) } else { None };
+        let decoded = match known {
+            Some(known) => known.map(layout::decode_value).transpose(),
+            None => {
+                let stored = self.db.get_pinned_cf(self.cf, &self.scratch[..]).map_err(|e| self.backend_error(e))?;
+                let decoded = stored.as_deref().map(layout::decode_value).transpose();
+                if tiered {
+                    self.cache.remember(self.scratch, stored.as_deref());
+                }
+                decoded
+            }
+        };
+        decoded.map_err(|e| self.deserialize_error(e))
     }
 
     /// Stores `value` under the key in the scratch buffer, through the in-memory tier.
@@ -468,10 +473,7 @@ impl<K: Key, N: Namespace, S> RocksTable<'_, K, N, S> {
 impl<K: Key, N: Namespace, S: StateValue> RocksTable<'_, K, N, S> {
     pub(crate) fn get(&mut self, kg: u32, key: &K, ns: &N) -> Result<Option<S>, StateError> {
         self.key(kg, key, ns)?;
-        match self.read_through()? {
-            Some(bytes) => layout::decode_value(&bytes).map(Some).map_err(|e| self.deserialize_error(e)),
-            None => Ok(None),
-        }
+        self.read_through()
     }
 
     pub(crate) fn put(&mut self, kg: u32, key: &K, ns: &N, value: &S) -> Result<(), StateError> {

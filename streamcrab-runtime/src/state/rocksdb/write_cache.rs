@@ -47,8 +47,8 @@ impl WriteCache {
 
     /// Records what RocksDB holds for `key` (after a read the tier could not answer).
     pub(crate) fn remember(&mut self, key: &[u8], stored: Option<&[u8]>) {
+        self.count_new(key, stored);
         let value = stored.map(Box::from);
-        self.account(key, None, value.as_deref());
         self.entries.insert(key.into(), Cached { stored: value.is_some(), value, dirty: false });
     }
 
@@ -64,7 +64,7 @@ impl WriteCache {
             EntryRef::Vacant(entry) => {
                 // Not read first: RocksDB may hold an older value.
                 entry.insert_with_key(key.into(), Cached { value: Some(value.into()), dirty: true, stored: true });
-                self.account(key, None, Some(value));
+                self.count_new(key, Some(value));
             }
         }
     }
@@ -95,14 +95,16 @@ impl WriteCache {
         self.entries.is_empty()
     }
 
-    /// Empties the tier, returning the changes RocksDB has not seen yet.
+    /// Empties the tier, returning the changes RocksDB has not seen yet. (A removal RocksDB
+    /// need not see leaves no entry: `delete` forgets the key.)
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Change> + '_ {
         self.bytes = 0;
-        self.entries.drain().filter(|(_, c)| c.dirty && (c.value.is_some() || c.stored)).map(|(key, c)| (key, c.value))
+        self.entries.drain().filter(|(_, c)| c.dirty).map(|(key, c)| (key, c.value))
     }
 
-    fn account(&mut self, key: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) {
-        self.bytes += key.len() + ENTRY_OVERHEAD + new.map_or(0, <[u8]>::len) - old.map_or(0, <[u8]>::len);
+    /// Counts a new entry for `key` holding `value`.
+    fn count_new(&mut self, key: &[u8], value: Option<&[u8]>) {
+        self.bytes += key.len() + ENTRY_OVERHEAD + value.map_or(0, <[u8]>::len);
     }
 }
 
