@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 cargo bench -p streamcrab --bench core --no-run --message-format=json "$@" 2>/dev/null \
   | python3 -c 'import json,sys
 for l in sys.stdin:
+    if not l.startswith("{"):
+        continue
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "core":
         print(m["executable"])' | tail -1

@@ -39,8 +39,10 @@ use streamcrab::window::{ProcessWindowContext, ProcessWindowFunction, TumblingEv
 
 // Records cross threads (allocated by the source, freed downstream): glibc's allocator spends
 // most of WordCount's time on that; a job binary should pick a thread-friendly allocator.
+// jemalloc handles that pattern better than mimalloc here (WordCount p=1: 6.2 M words/s against
+// 5.0-5.8 M with mimalloc, 2026-12-01).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn mix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
