@@ -106,6 +106,11 @@ for job in ("wordcount", "windowagg", "mapfilter"):
         print(f"{job:<10} {p:<4} {sc[0]:>13,.0f} {flink:>12,.0f} {renoir:>13,.0f} {timely:>13,.0f} {loop:>13,.0f}"
               f" {sc[0] / flink:>8.1f}x {sc[0] / best:>12.2f}x {sc[0] / loop:>7.2f}x {sc[0] / ours:>11.2f}x"
               f" {sc[2]:>8.0f}/{fl_rss:<8.0f}")
+owned = rate("wordcount", "SC", "loop, owned records")
+if owned == owned:
+    print(f"WordCount, the loop moving owned records (a String per word, a cloned output): {owned:,.0f} words/s"
+          f" = {owned / rate('wordcount', 'Flink', 'p=1'):.1f}x Flink p=1; StreamCrab p=1 is"
+          f" {rate('wordcount', 'SC', 'p=1') / owned:.2f}x of it")
 print(f"records/s, medians of {max(len(v) for v in rows.values())} interleaved repetitions, discarding sinks;"
       " loop = ../shared/bench's hand-written loop, our loop = the bench's own (same run);"
       " Flink RSS is the whole JVM process, StreamCrab's the bench process during the run")
