@@ -39,8 +39,8 @@ use streamcrab::window::{ProcessWindowContext, ProcessWindowFunction, TumblingEv
 
 // Records cross threads (allocated by the source, freed downstream): glibc's allocator spends
 // most of WordCount's time on that; a job binary should pick a thread-friendly allocator.
-// jemalloc handles that pattern better than mimalloc here (WordCount p=1: 6.2 M words/s against
-// 5.0-5.8 M with mimalloc, 2026-12-01).
+// jemalloc handles that pattern better than mimalloc here (interleaved, 2026-12-01: WordCount
+// p=1 4.8 M words/s against 4.3 M, p=2 5.65 M against 4.6 M; notes/allocator-ab-2026-12-01.txt).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
