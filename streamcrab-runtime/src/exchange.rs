@@ -160,10 +160,6 @@ impl<T, K: Key, KS: Fn(&T) -> K + Clone + Send + 'static> Partitioner<T> for Key
 
     #[inline]
     fn route(&mut self, value: &T, channels: usize) -> Route {
-        if channels == 1 {
-            // Every key group is the one subtask's: no need to extract the key.
-            return Route::One(0);
-        }
         let key = (self.key_selector)(value);
         let key_group = assign_to_key_group(&key, self.max_parallelism);
         Route::One(operator_index_for_key_group(self.max_parallelism, channels as u32, key_group) as usize)
@@ -216,6 +212,11 @@ impl<T: Data, P: Partitioner<T>> Operator<T> for ExchangeWriter<T, P> {
 
     #[inline]
     fn process(&mut self, record: StreamRecord<T>) -> Result<(), TaskError> {
+        // One channel takes every record: no partitioner has to look at it (a key-group
+        // partitioner would extract its key for nothing).
+        if self.senders.len() == 1 {
+            return self.push(0, StreamElement::Record(record));
+        }
         match self.partitioner.route(&record.value, self.senders.len()) {
             Route::One(channel) => self.push(channel, StreamElement::Record(record)),
             Route::All => {
@@ -312,9 +313,14 @@ mod tests {
 
     #[test]
     fn one_channel_takes_every_key_without_extracting_it() {
-        let mut p = KeyGroupPartitioner::new(|_: &i32| -> i32 { panic!("the key is not needed for one channel") });
-        Partitioner::<i32>::configure(&mut p, 128);
-        assert_eq!(p.route(&0, 1), Route::One(0));
+        let channels = make_channels::<i32>(1, 1, false, 128);
+        let output = *channels.outputs.into_iter().next().unwrap().downcast::<ExchangeOutput<i32>>().unwrap();
+        let input = *channels.inputs.into_iter().next().unwrap().downcast::<ExchangeInput<i32>>().unwrap();
+        let selector = |_: &i32| -> i32 { panic!("the key is not needed for one channel") };
+        let mut writer = ExchangeWriter::new(output, KeyGroupPartitioner::new(selector));
+        writer.process(StreamRecord::new(0)).unwrap();
+        writer.flush().unwrap();
+        assert_eq!(input[0].try_recv().unwrap(), vec![StreamElement::Record(StreamRecord::new(0))]);
     }
 
     #[test]

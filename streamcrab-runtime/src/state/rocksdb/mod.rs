@@ -546,7 +546,6 @@ impl<K: Key, N: Namespace, UK: MapKey, UV: StateValue> RocksTable<'_, K, N, Hash
     }
 
     pub(crate) fn map_remove(&mut self, kg: u32, key: &K, ns: &N, user_key: &UK) -> Result<Option<UV>, StateError> {
-        self.flush_cache()?;
         let value = self.map_get(kg, key, ns, user_key)?;
         if value.is_some() {
             self.delete_current()?;
