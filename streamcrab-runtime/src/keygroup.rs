@@ -149,7 +149,10 @@ fn fmix32(mut h: i32) -> i32 {
 /// Key group of a key hash: `murmurHash(hash) % max_parallelism`
 /// (`KeyGroupRangeAssignment.computeKeyGroupForKeyHash`).
 pub fn key_group_for_hash(key_hash: i32, max_parallelism: u32) -> u32 {
-    murmur_hash(key_hash) as u32 % max_parallelism
+    let scrambled = murmur_hash(key_hash) as u32;
+    // The scramble is never negative, so for a power of two (the default) a mask gives the
+    // remainder without a division.
+    if max_parallelism.is_power_of_two() { scrambled & (max_parallelism - 1) } else { scrambled % max_parallelism }
 }
 
 /// Key group of a key (`KeyGroupRangeAssignment.assignToKeyGroup`).
@@ -229,6 +232,19 @@ mod tests {
         assert_eq!((-1i64).key_hash(), 0);
         assert_eq!((1i64 << 32).key_hash(), 1);
         assert_eq!(true.key_hash(), 1231);
+    }
+
+    /// Flink: `computeKeyGroupForKeyHash` is `murmurHash(hash) % maxParallelism`. The mask
+    /// used for powers of two must give the same key group, including for `i32::MIN`.
+    #[test]
+    fn key_group_is_the_murmur_remainder_for_every_max_parallelism() {
+        let hashes = [0, 1, -1, 97, 3_288_498, i32::MIN, i32::MAX, -123_456_789];
+        for max_parallelism in [1, 2, 3, 100, 128, 129, 256, 1000, 1 << 15] {
+            for &hash in &hashes {
+                let remainder = murmur_hash(hash) as u32 % max_parallelism;
+                assert_eq!(key_group_for_hash(hash, max_parallelism), remainder, "hash {hash}, max {max_parallelism}");
+            }
+        }
     }
 
     #[test]

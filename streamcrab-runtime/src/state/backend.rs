@@ -248,7 +248,7 @@ impl<K: Key> HeapKeyedStateBackend<K> {
         index: usize,
     ) -> Result<&mut StateTable<K, N, S>, StateError> {
         let range = self.key_groups;
-        let slot = self.registry.slots.get_mut(index).ok_or(StateError::UnknownHandle { index })?;
+        let Some(slot) = self.registry.slots.get_mut(index) else { return Err(StateError::UnknownHandle { index }) };
         if slot.table.is_none() {
             let mut table = StateTable::<K, N, S>::new(range);
             for (key_group, bytes) in std::mem::take(&mut slot.restored) {
