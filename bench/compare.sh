@@ -67,27 +67,31 @@ done
 python3 - "$LOG" <<'PY'
 import re, statistics, sys
 rows = {}
-def add(key, rate, cpu, rss):
-    rows.setdefault(key, []).append((rate, cpu, rss))
+def add(key, rate, cpu, rss, per_cpu):
+    rows.setdefault(key, []).append((rate, cpu, rss, per_cpu))
 JOBS = {"wordcount": "wordcount", "window": "windowagg", "windowagg": "windowagg", "mapfilter": "mapfilter"}
 pending = {}
 for line in open(sys.argv[1]):
     kind, _, rest = line.strip().partition(" ")
     if kind == "SC":
-        job, config, _n, rate, _ratio, cpu, rss = (re.split(r"\s{2,}", rest.strip()) + [""] * 7)[:7]
-        add((job.lower(), "SC", config.replace("builder ", "")), float(rate), float(cpu or "nan"), float(rss or "nan"))
+        job, config, n, rate, _ratio, cpu, rss = (re.split(r"\s{2,}", rest.strip()) + [""] * 7)[:7]
+        records = float(n) * (10 if job.lower() == "wordcount" else 1)  # WordCount's n is lines of 10 words
+        cpu = float(cpu or "nan")
+        add((job.lower(), "SC", config.replace("builder ", "")), float(rate), cpu, float(rss or "nan"), records / cpu)
     elif kind in ("FLINK", "PEER"):
         engine, rest = ("Flink", rest) if kind == "FLINK" else rest.split(" ", 1)
         what, _, fields = rest.partition(" ")
         f = dict(kv.split("=", 1) for kv in fields.split() if "=" in kv)
         if what == "RESULT":
-            pending[engine] = (JOBS[f["job"].lower()], engine, "p=" + f["par"]), float(f["rec_per_s"])
+            key = (JOBS[f["job"].lower()], engine, "p=" + f["par"])
+            # The peers report CPU inside the job; Flink's runner only the whole JVM's (PROC).
+            pending[engine] = key, float(f["rec_per_s"]), float(f.get("rec_per_cpu_s", "nan"))
         elif what == "PROC" and engine in pending:
             rss = float(f["maxrss_kib"]) / 1024 if "maxrss_kib" in f else float(f.get("proc_maxrss_mb", "nan"))
-            (key, rate) = pending.pop(engine)
-            add(key, rate, float(f["user_s"]) + float(f["sys_s"]), rss)
-med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in rows.items()}
-nan = (float("nan"),) * 3
+            (key, rate, per_cpu) = pending.pop(engine)
+            add(key, rate, float(f["user_s"]) + float(f["sys_s"]), rss, per_cpu)
+med = {k: tuple(statistics.median(x[i] for x in v) for i in range(4)) for k, v in rows.items()}
+nan = (float("nan"),) * 4
 def rate(job, engine, p):
     return med.get((job, engine, p), nan)[0]
 print(f"{'job':<10} {'p':<4} {'StreamCrab':>13} {'Flink':>12} {'Renoir':>13} {'Timely':>13} {'loop':>13}"
@@ -114,5 +118,17 @@ if owned == owned:
 print(f"records/s, medians of {max(len(v) for v in rows.values())} interleaved repetitions, discarding sinks;"
       " loop = ../shared/bench's hand-written loop, our loop = the bench's own (same run);"
       " Flink RSS is the whole JVM process, StreamCrab's the bench process during the run")
+# Records per CPU-second are steadier than records/s when other tenants load the machine.
+print(f"\n{'job':<10} {'p':<4} {'SC rec/CPU-s':>13} {'Renoir':>13} {'Timely':>13} {'loop':>13} {'SC/Renoir':>10} {'SC/loop':>8}")
+for job in ("wordcount", "windowagg", "mapfilter"):
+    for p in ("p=1", "p=2"):
+        if (job, "SC", p) not in med:
+            continue
+        sc, renoir, timely = (med.get((job, e, p), nan)[3] for e in ("SC", "renoir-jobs", "timely-jobs"))
+        loop = med.get((job, "handloop", p), nan)[3]
+        vs_loop = f"{sc / loop:>7.2f}x" if loop == loop else ""
+        print(f"{job:<10} {p:<4} {sc:>13,.0f} {renoir:>13,.0f} {timely:>13,.0f} {loop:>13,.0f} {sc / renoir:>9.2f}x {vs_loop}")
+print("records per CPU-second: StreamCrab's whole process during the run, the peers' CPU inside the job"
+      " (Flink's runner reports only its whole JVM's, start-up included, so it is left out)")
 PY
 rm -f "$LOG"
