@@ -67,8 +67,8 @@ done
 python3 - "$LOG" <<'PY'
 import re, statistics, sys
 rows = {}
-def add(key, rate, cpu, rss, per_cpu):
-    rows.setdefault(key, []).append((rate, cpu, rss, per_cpu))
+def add(key, rate, rss, per_cpu):
+    rows.setdefault(key, []).append((rate, rss, per_cpu))
 JOBS = {"wordcount": "wordcount", "window": "windowagg", "windowagg": "windowagg", "mapfilter": "mapfilter"}
 pending = {}
 for line in open(sys.argv[1]):
@@ -76,8 +76,7 @@ for line in open(sys.argv[1]):
     if kind == "SC":
         job, config, n, rate, _ratio, cpu, rss = (re.split(r"\s{2,}", rest.strip()) + [""] * 7)[:7]
         records = float(n) * (10 if job.lower() == "wordcount" else 1)  # WordCount's n is lines of 10 words
-        cpu = float(cpu or "nan")
-        add((job.lower(), "SC", config.replace("builder ", "")), float(rate), cpu, float(rss or "nan"), records / cpu)
+        add((job.lower(), "SC", config.replace("builder ", "")), float(rate), float(rss or "nan"), records / float(cpu or "nan"))
     elif kind in ("FLINK", "PEER"):
         engine, rest = ("Flink", rest) if kind == "FLINK" else rest.split(" ", 1)
         what, _, fields = rest.partition(" ")
@@ -89,9 +88,9 @@ for line in open(sys.argv[1]):
         elif what == "PROC" and engine in pending:
             rss = float(f["maxrss_kib"]) / 1024 if "maxrss_kib" in f else float(f.get("proc_maxrss_mb", "nan"))
             (key, rate, per_cpu) = pending.pop(engine)
-            add(key, rate, float(f["user_s"]) + float(f["sys_s"]), rss, per_cpu)
-med = {k: tuple(statistics.median(x[i] for x in v) for i in range(4)) for k, v in rows.items()}
-nan = (float("nan"),) * 4
+            add(key, rate, rss, per_cpu)
+med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in rows.items()}
+nan = (float("nan"),) * 3
 def rate(job, engine, p):
     return med.get((job, engine, p), nan)[0]
 print(f"{'job':<10} {'p':<4} {'StreamCrab':>13} {'Flink':>12} {'Renoir':>13} {'Timely':>13} {'loop':>13}"
@@ -106,10 +105,10 @@ for job in ("wordcount", "windowagg", "mapfilter"):
         loop = rate(job, "handloop", "p=1")
         peers = [r for r in (flink, renoir, timely) if r == r]
         best = max(peers) if peers else float("nan")
-        fl_rss = med.get((job, "Flink", p), nan)[2]
+        fl_rss = med.get((job, "Flink", p), nan)[1]
         print(f"{job:<10} {p:<4} {sc[0]:>13,.0f} {flink:>12,.0f} {renoir:>13,.0f} {timely:>13,.0f} {loop:>13,.0f}"
               f" {sc[0] / flink:>8.1f}x {sc[0] / best:>12.2f}x {sc[0] / loop:>7.2f}x {sc[0] / ours:>11.2f}x"
-              f" {sc[2]:>8.0f}/{fl_rss:<8.0f}")
+              f" {sc[1]:>8.0f}/{fl_rss:<8.0f}")
 owned = rate("wordcount", "SC", "loop, owned records")
 if owned == owned:
     print(f"WordCount, the loop moving owned records (a String per word, a cloned output): {owned:,.0f} words/s"
@@ -124,8 +123,8 @@ for job in ("wordcount", "windowagg", "mapfilter"):
     for p in ("p=1", "p=2"):
         if (job, "SC", p) not in med:
             continue
-        sc, renoir, timely = (med.get((job, e, p), nan)[3] for e in ("SC", "renoir-jobs", "timely-jobs"))
-        loop = med.get((job, "handloop", p), nan)[3]
+        sc, renoir, timely = (med.get((job, e, p), nan)[2] for e in ("SC", "renoir-jobs", "timely-jobs"))
+        loop = med.get((job, "handloop", p), nan)[2]
         vs_loop = f"{sc / loop:>7.2f}x" if loop == loop else ""
         print(f"{job:<10} {p:<4} {sc:>13,.0f} {renoir:>13,.0f} {timely:>13,.0f} {loop:>13,.0f} {sc / renoir:>9.2f}x {vs_loop}")
 print("records per CPU-second: StreamCrab's whole process during the run, the peers' CPU inside the job"
