@@ -156,8 +156,16 @@ fn a_corrupt_newest_checkpoint_is_skipped_on_recovery(backend: StateBackend) {
     let corrupted = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(AtomicU64::new(0));
     let damaged = corrupted.clone();
+    // Past half the input the generator waits for the injected failure, so that on a loaded
+    // machine the job cannot finish before two checkpoints are on disk.
+    let (mut generate, waiting) = (slow_keys(calls.clone()), corrupted.clone());
     let out = env
-        .from_fn(slow_keys(calls.clone()))
+        .from_fn(move |i| {
+            if i > RECORDS / 2 && !waiting.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            generate(i)
+        })
         .map(move |record: (String, u64)| {
             let n = seen.fetch_add(1, Ordering::Relaxed);
             let due = n > RECORDS / 4 && n.is_multiple_of(64) && !damaged.load(Ordering::SeqCst);
