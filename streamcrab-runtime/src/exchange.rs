@@ -6,10 +6,17 @@
 //! end) must go out, or when the task's input runs dry ([`Operator::flush`]). A full channel
 //! blocks the sender: that is backpressure, and it bounds the records in flight to
 //! `channels * (CHANNEL_CAPACITY + 1) * BATCH_SIZE`.
+//!
+//! When the process has a core for each task thread, a sender that finds its channel full naps
+//! a few times before it parks on the channel ([`send_batch`]): a parked sender costs the
+//! receiver, the slower side, a wake-up system call for every batch it takes, while a napping one
+//! costs only its own otherwise idle core. With more task threads than cores the naps' timer
+//! wake-ups compete with runnable tasks, so a sender parks at once.
 
 use std::any::Any;
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::checkpoint::TaskSnapshot;
 use crate::data::{Data, Key};
@@ -24,6 +31,10 @@ use crate::task::TaskContext;
 pub const BATCH_SIZE: usize = 1024;
 /// Batches a channel holds before its sender blocks.
 pub const CHANNEL_CAPACITY: usize = 4;
+/// How long a sender naps when its channel is full, and how often before it parks on the
+/// channel: a batch takes its receiver tens of microseconds, so a nap rarely leaves it idle.
+const FULL_CHANNEL_NAP: Duration = Duration::from_micros(20);
+const FULL_CHANNEL_NAPS: u32 = 3;
 
 /// What travels over a channel.
 pub(crate) type Batch<T> = Vec<StreamElement<T>>;
@@ -32,6 +43,8 @@ pub(crate) type Batch<T> = Vec<StreamElement<T>>;
 pub(crate) struct ExchangeOutput<T> {
     pub(crate) senders: Vec<Sender<Batch<T>>>,
     pub(crate) downstream_max_parallelism: u32,
+    /// Naps a sender takes on a full channel before it parks (module docs).
+    pub(crate) naps_when_full: u32,
 }
 
 /// The receiving side of one edge for one downstream subtask.
@@ -68,7 +81,10 @@ pub(crate) fn make_channels<T: Send + 'static>(
     ErasedChannels {
         outputs: senders
             .into_iter()
-            .map(|senders| Box::new(ExchangeOutput { senders, downstream_max_parallelism }) as Box<dyn Any + Send>)
+            .map(|senders| {
+                Box::new(ExchangeOutput { senders, downstream_max_parallelism, naps_when_full: 0 })
+                    as Box<dyn Any + Send>
+            })
             .collect(),
         inputs: receivers.into_iter().map(|r| Box::new(r) as Box<dyn Any + Send>).collect(),
     }
@@ -169,6 +185,7 @@ impl<T, K: Key, KS: Fn(&T) -> K + Clone + Send + 'static> Partitioner<T> for Key
 /// The last operator of a chain in front of a task boundary.
 pub struct ExchangeWriter<T, P> {
     senders: Vec<Sender<Batch<T>>>,
+    naps_when_full: u32,
     buffers: Vec<Batch<T>>,
     partitioner: P,
     ended: bool,
@@ -178,7 +195,7 @@ impl<T: Data, P: Partitioner<T>> ExchangeWriter<T, P> {
     pub(crate) fn new(output: ExchangeOutput<T>, mut partitioner: P) -> Self {
         partitioner.configure(output.downstream_max_parallelism);
         let buffers = output.senders.iter().map(|_| Vec::with_capacity(BATCH_SIZE)).collect();
-        Self { senders: output.senders, buffers, partitioner, ended: false }
+        Self { senders: output.senders, naps_when_full: output.naps_when_full, buffers, partitioner, ended: false }
     }
 
     #[inline]
@@ -193,7 +210,7 @@ impl<T: Data, P: Partitioner<T>> ExchangeWriter<T, P> {
             return Ok(());
         }
         let batch = std::mem::replace(&mut self.buffers[channel], Vec::with_capacity(BATCH_SIZE));
-        self.senders[channel].send(batch).map_err(|_| TaskError::DownstreamGone)
+        send_batch(&self.senders[channel], batch, self.naps_when_full)
     }
 
     fn broadcast_control(&mut self, element: StreamElement<T>) -> Result<(), TaskError> {
@@ -269,6 +286,20 @@ impl<T: Data, P: Partitioner<T>> Operator<T> for ExchangeWriter<T, P> {
     }
 }
 
+/// Sends `batch`, napping up to `naps` times while the channel is full before parking on it
+/// (module docs).
+fn send_batch<T>(sender: &Sender<Batch<T>>, mut batch: Batch<T>, naps: u32) -> Result<(), TaskError> {
+    for _ in 0..naps {
+        match sender.try_send(batch) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(back)) => batch = back,
+            Err(TrySendError::Disconnected(_)) => return Err(TaskError::DownstreamGone),
+        }
+        std::thread::sleep(FULL_CHANNEL_NAP);
+    }
+    sender.send(batch).map_err(|_| TaskError::DownstreamGone)
+}
+
 /// Ends a chain with an [`ExchangeWriter`] on edge `edge`.
 #[derive(Clone)]
 pub struct ExchangeTail<P> {
@@ -287,8 +318,11 @@ pub(crate) fn take_exchange_output<T: Send + 'static>(
     ctx: &mut TaskContext,
     edge: EdgeId,
 ) -> Result<ExchangeOutput<T>, TaskError> {
-    ctx.take_output::<ExchangeOutput<T>>(edge)
-        .ok_or_else(|| TaskError::Wiring { what: format!("no output channels for edge {}", edge.0) })
+    let mut output = ctx
+        .take_output::<ExchangeOutput<T>>(edge)
+        .ok_or_else(|| TaskError::Wiring { what: format!("no output channels for edge {}", edge.0) })?;
+    output.naps_when_full = if ctx.core_per_task { FULL_CHANNEL_NAPS } else { 0 };
+    Ok(output)
 }
 
 impl<T: Data, P: Partitioner<T>> Tail<T> for ExchangeTail<P> {
@@ -321,6 +355,30 @@ mod tests {
         writer.process(StreamRecord::new(0)).unwrap();
         writer.flush().unwrap();
         assert_eq!(input[0].try_recv().unwrap(), vec![StreamElement::Record(StreamRecord::new(0))]);
+    }
+
+    #[test]
+    fn a_napping_sender_delivers_in_order_once_the_receiver_takes_batches() {
+        let (tx, rx) = bounded::<Batch<u32>>(1);
+        send_batch(&tx, vec![StreamElement::Record(StreamRecord::new(1))], FULL_CHANNEL_NAPS).unwrap();
+        // The receiver starts taking long after every nap is over: the sender parks and waits.
+        let receiver = std::thread::spawn(move || {
+            std::thread::sleep(FULL_CHANNEL_NAP * (FULL_CHANNEL_NAPS + 20));
+            rx.iter().flatten().collect::<Vec<_>>()
+        });
+        send_batch(&tx, vec![StreamElement::Record(StreamRecord::new(2))], FULL_CHANNEL_NAPS).unwrap();
+        drop(tx);
+        let got = receiver.join().unwrap();
+        assert_eq!(got, vec![StreamElement::Record(StreamRecord::new(1)), StreamElement::Record(StreamRecord::new(2))]);
+    }
+
+    #[test]
+    fn a_napping_sender_reports_a_gone_receiver() {
+        let (tx, rx) = bounded::<Batch<u32>>(1);
+        send_batch(&tx, Vec::new(), FULL_CHANNEL_NAPS).unwrap();
+        drop(rx);
+        let sent = send_batch(&tx, vec![StreamElement::Record(StreamRecord::new(1))], FULL_CHANNEL_NAPS);
+        assert!(matches!(sent, Err(TaskError::DownstreamGone)));
     }
 
     #[test]

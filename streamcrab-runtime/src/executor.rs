@@ -250,6 +250,9 @@ impl Master {
         let mut notifiers = Vec::new();
         let mut task_names = Vec::new();
 
+        let task_threads: u32 = self.planned.iter().map(|v| v.parallelism).sum();
+        let core_per_task =
+            std::thread::available_parallelism().is_ok_and(|cores| task_threads as usize <= cores.get());
         let mut contexts: Vec<Vec<TaskContext>> = Vec::new();
         for v in &self.planned {
             let mut subtasks = Vec::new();
@@ -284,6 +287,7 @@ impl Master {
                     checkpointing: link,
                     state_backend: graph.state_backend.clone(),
                     shared_state_dir: shared_state_dir.clone(),
+                    core_per_task,
                 });
             }
             contexts.push(subtasks);

@@ -103,6 +103,9 @@ pub struct TaskContext {
     pub(crate) state_backend: Arc<StateBackend>,
     /// The checkpoint storage's folder for files shared between checkpoints, if it has one.
     pub(crate) shared_state_dir: Option<Arc<std::path::Path>>,
+    /// Whether the process has a core for each task thread of the job (exchange senders then
+    /// nap on a full channel before they park, see the `exchange` module).
+    pub(crate) core_per_task: bool,
 }
 
 impl TaskContext {
@@ -126,6 +129,7 @@ impl TaskContext {
             checkpointing: None,
             state_backend: Arc::new(StateBackend::Heap),
             shared_state_dir: None,
+            core_per_task: false,
         }
     }
 
