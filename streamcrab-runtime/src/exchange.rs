@@ -8,7 +8,7 @@
 //! `channels * (CHANNEL_CAPACITY + 1) * BATCH_SIZE`.
 //!
 //! When the process has a core for each task thread, a sender that finds its channel full naps
-//! a few times before it parks on the channel ([`send_batch`]): a parked sender costs the
+//! a few times before it parks on the channel (`send_batch`): a parked sender costs the
 //! receiver, the slower side, a wake-up system call for every batch it takes, while a napping one
 //! costs only its own otherwise idle core. With more task threads than cores the naps' timer
 //! wake-ups compete with runnable tasks, so a sender parks at once.
