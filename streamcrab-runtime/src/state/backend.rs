@@ -73,11 +73,10 @@ impl StateRegistry {
 }
 
 /// What the backend needs of a table without knowing its types.
-trait ErasedTable: Send {
+trait ErasedTable: Any + Send {
     fn entries_in_group(&self, offset: usize) -> usize;
     /// The encoded entries of the group at `offset`, `None` if it is empty.
     fn snapshot_group(&self, offset: usize) -> Result<Option<Vec<u8>>, String>;
-    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 /// The entries of one state: per key group, `(key, namespace) -> stored value`, in hash tables
@@ -200,10 +199,6 @@ impl<K: Key, N: Namespace, S: StateValue> ErasedTable for StateTable<K, N, S> {
         let entries: Vec<&((K, N), S)> = group.iter().collect();
         encode(&entries).map(Some)
     }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
 }
 
 /// Keyed state of one operator instance, kept on the heap and organised by key group.
@@ -261,7 +256,7 @@ impl<K: Key> HeapKeyedStateBackend<K> {
         let name = &slot.name;
         slot.table
             .as_mut()
-            .and_then(|t| t.as_any_mut().downcast_mut::<StateTable<K, N, S>>())
+            .and_then(|t| (t.as_mut() as &mut dyn Any).downcast_mut::<StateTable<K, N, S>>())
             .ok_or_else(|| StateError::TypeMismatch { name: name.clone() })
     }
 
