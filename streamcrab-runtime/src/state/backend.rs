@@ -1,4 +1,6 @@
-//! The heap keyed-state backend: one hash table per state and key group.
+//! The heap keyed-state backend: hash tables per state and key group, one of `(key, namespace)`
+//! entries or, for states whose namespaces follow one another in time, one per namespace
+//! ([`Layout`]).
 //!
 //! Tables are created on first access, when the key type is known; registration in `open()`
 //! only reserves a named, typed slot. Keeping key groups apart lets a snapshot, restore or
@@ -9,6 +11,7 @@ use std::hash::Hash;
 
 use std::hash::BuildHasher;
 
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use std::collections::HashMap;
@@ -34,6 +37,7 @@ struct Slot {
     name: String,
     kind: &'static str,
     type_id: TypeId,
+    layout: Layout,
     table: Option<Box<dyn ErasedTable>>,
     /// Restored entries per key group, decoded when the table is created (its types are known
     /// only at the first access).
@@ -46,6 +50,16 @@ pub(crate) const STATE_SECTION: &str = "state/";
 impl StateRegistry {
     /// Reserves (or finds again) the slot `name` for a state of `kind` whose stored type is `T`.
     pub(crate) fn register<T: 'static>(&mut self, name: &str, kind: &'static str) -> Result<usize, StateError> {
+        self.register_with_layout::<T>(name, kind, Layout::ByEntry)
+    }
+
+    /// [`Self::register`], with the heap table laid out as `layout` (other backends ignore it).
+    pub(crate) fn register_with_layout<T: 'static>(
+        &mut self,
+        name: &str,
+        kind: &'static str,
+        layout: Layout,
+    ) -> Result<usize, StateError> {
         let type_id = TypeId::of::<T>();
         if let Some(index) = self.slots.iter().position(|s| s.name == name) {
             let slot = &self.slots[index];
@@ -56,7 +70,7 @@ impl StateRegistry {
             };
         }
         let restored = self.unclaimed.remove(name).unwrap_or_default();
-        self.slots.push(Slot { name: name.to_string(), kind, type_id, table: None, restored });
+        self.slots.push(Slot { name: name.to_string(), kind, type_id, layout, table: None, restored });
         Ok(self.slots.len() - 1)
     }
 
@@ -79,27 +93,48 @@ trait ErasedTable: Any + Send {
     fn snapshot_group(&self, offset: usize) -> Result<Option<Vec<u8>>, String>;
 }
 
-/// The entries of one state: per key group, `(key, namespace) -> stored value`, in hash tables
-/// probed with the borrowed key (one lookup per access, the key cloned only on insert).
+/// How a table lays out the entries of a key group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// One hash table of `(key, namespace) -> value` (Flink's `CopyOnWriteStateTable`): right
+    /// for any number of namespaces, such as a session per key.
+    ByEntry,
+    /// Per namespace, a hash table of `key -> value` (Flink's former `NestedMapsStateTable`):
+    /// for states whose namespaces follow one another, such as the windows of a tumbling
+    /// assigner. The records of one window then probe a table of that window's keys alone,
+    /// smaller than the table of every open (key, window) pair. A group's namespaces are a list
+    /// searched newest first, so this layout does not suit many namespaces in use at once.
+    ByNamespace,
+}
+
+/// The entries of one state, per key group, in hash tables probed with the borrowed key (one
+/// lookup per access, the key cloned only on insert).
 pub(crate) struct StateTable<K, N, S> {
-    groups: Vec<Group<K, N, S>>,
+    groups: Groups<K, N, S>,
     first_group: u32,
     hasher: DefaultHashBuilder,
 }
 
-/// The entries of one key group.
-type Group<K, N, S> = HashTable<((K, N), S)>;
+enum Groups<K, N, S> {
+    ByEntry(Vec<HashTable<((K, N), S)>>),
+    /// The namespaces of a group, oldest first, each with its keys; a namespace leaves the list
+    /// with its last entry.
+    ByNamespace(Vec<Namespaces<K, N, S>>),
+}
+
+/// The namespaces of one key group, each with the table of its keys.
+type Namespaces<K, N, S> = Vec<(N, HashTable<(K, S)>)>;
 
 #[derive(Hash)]
 struct EntryRef<'a, K, N>(&'a K, &'a N);
 
 impl<K: Key, N: Namespace, S> StateTable<K, N, S> {
-    fn new(range: KeyGroupRange) -> Self {
-        Self {
-            groups: (0..range.len()).map(|_| HashTable::new()).collect(),
-            first_group: range.start,
-            hasher: DefaultHashBuilder::default(),
-        }
+    fn new(range: KeyGroupRange, layout: Layout) -> Self {
+        let groups = match layout {
+            Layout::ByEntry => Groups::ByEntry((0..range.len()).map(|_| HashTable::new()).collect()),
+            Layout::ByNamespace => Groups::ByNamespace((0..range.len()).map(|_| Vec::new()).collect()),
+        };
+        Self { groups, first_group: range.start, hasher: DefaultHashBuilder::default() }
     }
 
     #[inline]
@@ -107,78 +142,148 @@ impl<K: Key, N: Namespace, S> StateTable<K, N, S> {
         hasher.hash_one(EntryRef(key, ns))
     }
 
-    /// The group of `key_group`, with the hasher, borrowed apart.
     #[inline]
-    fn group_mut(&mut self, key_group: u32) -> (&mut Group<K, N, S>, &DefaultHashBuilder) {
-        (&mut self.groups[(key_group - self.first_group) as usize], &self.hasher)
+    fn offset(&self, key_group: u32) -> usize {
+        (key_group - self.first_group) as usize
     }
 
     #[inline]
     pub(crate) fn get(&self, key_group: u32, key: &K, ns: &N) -> Option<&S> {
-        let hash = Self::hash(&self.hasher, key, ns);
-        self.groups[(key_group - self.first_group) as usize]
-            .find(hash, |((k, n), _)| k == key && n == ns)
-            .map(|(_, s)| s)
-    }
-
-    #[inline]
-    pub(crate) fn get_mut(&mut self, key_group: u32, key: &K, ns: &N) -> Option<&mut S> {
-        let (group, hasher) = self.group_mut(key_group);
-        let hash = Self::hash(hasher, key, ns);
-        group.find_mut(hash, |((k, n), _)| k == key && n == ns).map(|(_, s)| s)
-    }
-
-    /// The entry for `(key, ns)`, created with `init` if absent.
-    #[inline]
-    pub(crate) fn get_or_insert_with(&mut self, key_group: u32, key: &K, ns: &N, init: impl FnOnce() -> S) -> &mut S {
-        let (group, hasher) = self.group_mut(key_group);
-        let hash = Self::hash(hasher, key, ns);
-        let entry = group.entry(hash, |((k, n), _)| k == key && n == ns, |((k, n), _)| Self::hash(hasher, k, n));
-        let entry = match entry {
-            hashbrown::hash_table::Entry::Occupied(e) => e,
-            hashbrown::hash_table::Entry::Vacant(v) => v.insert(((key.clone(), ns.clone()), init())),
-        };
-        &mut entry.into_mut().1
-    }
-
-    #[inline]
-    pub(crate) fn put(&mut self, key_group: u32, key: &K, ns: &N, value: S) {
-        let (group, hasher) = self.group_mut(key_group);
-        let hash = Self::hash(hasher, key, ns);
-        match group.entry(hash, |((k, n), _)| k == key && n == ns, |((k, n), _)| Self::hash(hasher, k, n)) {
-            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = value,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(((key.clone(), ns.clone()), value));
+        let offset = self.offset(key_group);
+        match &self.groups {
+            Groups::ByEntry(groups) => groups[offset]
+                .find(Self::hash(&self.hasher, key, ns), |((k, n), _)| k == key && n == ns)
+                .map(|(_, s)| s),
+            Groups::ByNamespace(groups) => {
+                let (_, keys) = groups[offset].iter().rev().find(|(n, _)| n == ns)?;
+                keys.find(self.hasher.hash_one(key), |(k, _)| k == key).map(|(_, s)| s)
             }
         }
     }
 
-    /// Inserts with an owned key (no clone), replacing any previous value.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, key_group: u32, key: &K, ns: &N) -> Option<&mut S> {
+        let offset = self.offset(key_group);
+        match &mut self.groups {
+            Groups::ByEntry(groups) => groups[offset]
+                .find_mut(Self::hash(&self.hasher, key, ns), |((k, n), _)| k == key && n == ns)
+                .map(|(_, s)| s),
+            Groups::ByNamespace(groups) => {
+                let (_, keys) = groups[offset].iter_mut().rev().find(|(n, _)| n == ns)?;
+                keys.find_mut(self.hasher.hash_one(key), |(k, _)| k == key).map(|(_, s)| s)
+            }
+        }
+    }
+
+    /// The entry for `(key, ns)`, created with `init` (and the key and namespace cloned) if
+    /// absent.
+    #[inline]
+    pub(crate) fn get_or_insert_with(&mut self, key_group: u32, key: &K, ns: &N, init: impl FnOnce() -> S) -> &mut S {
+        let offset = self.offset(key_group);
+        let hasher = &self.hasher;
+        match &mut self.groups {
+            Groups::ByEntry(groups) => {
+                let hash = Self::hash(hasher, key, ns);
+                let eq = |((k, n), _): &((K, N), S)| k == key && n == ns;
+                match groups[offset].entry(hash, eq, |((k, n), _)| Self::hash(hasher, k, n)) {
+                    Entry::Occupied(e) => &mut e.into_mut().1,
+                    Entry::Vacant(v) => &mut v.insert(((key.clone(), ns.clone()), init())).into_mut().1,
+                }
+            }
+            Groups::ByNamespace(groups) => {
+                let keys = namespace_keys(&mut groups[offset], ns);
+                match keys.entry(hasher.hash_one(key), |(k, _)| k == key, |(k, _)| hasher.hash_one(k)) {
+                    Entry::Occupied(e) => &mut e.into_mut().1,
+                    Entry::Vacant(v) => &mut v.insert((key.clone(), init())).into_mut().1,
+                }
+            }
+        }
+    }
+
+    /// Sets the value of `(key, ns)` (the key and namespace cloned only if absent).
+    #[inline]
+    pub(crate) fn put(&mut self, key_group: u32, key: &K, ns: &N, value: S) {
+        match self.get_mut(key_group, key, ns) {
+            Some(slot) => *slot = value,
+            None => self.insert(key_group, key.clone(), ns.clone(), value),
+        }
+    }
+
+    /// Inserts with an owned key and namespace (cloned only for a namespace new to its group),
+    /// replacing any previous value.
     #[inline]
     pub(crate) fn insert(&mut self, key_group: u32, key: K, ns: N, value: S) {
-        let (group, hasher) = self.group_mut(key_group);
-        let hash = Self::hash(hasher, &key, &ns);
-        match group.entry(hash, |((k, n), _)| *k == key && *n == ns, |((k, n), _)| Self::hash(hasher, k, n)) {
-            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = value,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(((key, ns), value));
+        let offset = self.offset(key_group);
+        let hasher = &self.hasher;
+        match &mut self.groups {
+            Groups::ByEntry(groups) => {
+                let hash = Self::hash(hasher, &key, &ns);
+                let eq = |((k, n), _): &((K, N), S)| *k == key && *n == ns;
+                match groups[offset].entry(hash, eq, |((k, n), _)| Self::hash(hasher, k, n)) {
+                    Entry::Occupied(mut e) => e.get_mut().1 = value,
+                    Entry::Vacant(v) => {
+                        v.insert(((key, ns), value));
+                    }
+                }
+            }
+            Groups::ByNamespace(groups) => {
+                let keys = namespace_keys(&mut groups[offset], &ns);
+                match keys.entry(hasher.hash_one(&key), |(k, _)| *k == key, |(k, _)| hasher.hash_one(k)) {
+                    Entry::Occupied(mut e) => e.get_mut().1 = value,
+                    Entry::Vacant(v) => {
+                        v.insert((key, value));
+                    }
+                }
             }
         }
     }
 
     #[inline]
     pub(crate) fn remove(&mut self, key_group: u32, key: &K, ns: &N) -> Option<S> {
-        let (group, hasher) = self.group_mut(key_group);
-        let hash = Self::hash(hasher, key, ns);
-        let entry = group.find_entry(hash, |((k, n), _)| k == key && n == ns).ok()?;
-        Some(entry.remove().0.1)
+        let offset = self.offset(key_group);
+        match &mut self.groups {
+            Groups::ByEntry(groups) => {
+                let hash = Self::hash(&self.hasher, key, ns);
+                let entry = groups[offset].find_entry(hash, |((k, n), _)| k == key && n == ns).ok()?;
+                Some(entry.remove().0.1)
+            }
+            Groups::ByNamespace(groups) => {
+                let namespaces = &mut groups[offset];
+                let position = namespaces.iter().position(|(n, _)| n == ns)?;
+                let keys = &mut namespaces[position].1;
+                let value = keys.find_entry(self.hasher.hash_one(key), |(k, _)| k == key).ok()?.remove().0.1;
+                if keys.is_empty() {
+                    namespaces.remove(position);
+                }
+                Some(value)
+            }
+        }
     }
+}
+
+/// The keys of namespace `ns` in a group laid out by namespace, added if absent.
+fn namespace_keys<'a, K, N: Namespace, S>(
+    namespaces: &'a mut Namespaces<K, N, S>,
+    ns: &N,
+) -> &'a mut HashTable<(K, S)> {
+    let position = match namespaces.iter().rposition(|(n, _)| n == ns) {
+        Some(position) => position,
+        None => {
+            namespaces.push((ns.clone(), HashTable::new()));
+            namespaces.len() - 1
+        }
+    };
+    &mut namespaces[position].1
 }
 
 impl<K: Key, N: Namespace, S: StateValue> StateTable<K, N, S> {
     /// Adds the entries of `key_group` encoded by [`ErasedTable::snapshot_group`].
     fn restore_group(&mut self, key_group: u32, bytes: &[u8]) -> Result<(), String> {
-        if !(self.first_group..self.first_group + self.groups.len() as u32).contains(&key_group) {
+        let groups = match &self.groups {
+            Groups::ByEntry(groups) => groups.len(),
+            Groups::ByNamespace(groups) => groups.len(),
+        };
+        if !(self.first_group..self.first_group + groups as u32).contains(&key_group) {
             return Err(format!("key group {key_group} is not owned by this subtask"));
         }
         let entries: Vec<((K, N), S)> = decode(bytes)?;
@@ -191,13 +296,27 @@ impl<K: Key, N: Namespace, S: StateValue> StateTable<K, N, S> {
 
 impl<K: Key, N: Namespace, S: StateValue> ErasedTable for StateTable<K, N, S> {
     fn entries_in_group(&self, offset: usize) -> usize {
-        self.groups.get(offset).map_or(0, HashTable::len)
+        match &self.groups {
+            Groups::ByEntry(groups) => groups.get(offset).map_or(0, HashTable::len),
+            Groups::ByNamespace(groups) => groups.get(offset).map_or(0, |g| g.iter().map(|(_, keys)| keys.len()).sum()),
+        }
     }
 
+    /// Both layouts write the same `((key, namespace), value)` entries, so a snapshot restores
+    /// into either.
     fn snapshot_group(&self, offset: usize) -> Result<Option<Vec<u8>>, String> {
-        let Some(group) = self.groups.get(offset).filter(|g| !g.is_empty()) else { return Ok(None) };
-        let entries: Vec<&((K, N), S)> = group.iter().collect();
-        encode(&entries).map(Some)
+        let entries: Vec<((&K, &N), &S)> = match &self.groups {
+            Groups::ByEntry(groups) => {
+                groups.get(offset).into_iter().flat_map(|g| g.iter()).map(|((k, n), s)| ((k, n), s)).collect()
+            }
+            Groups::ByNamespace(groups) => groups
+                .get(offset)
+                .into_iter()
+                .flatten()
+                .flat_map(|(n, keys)| keys.iter().map(move |(k, s)| ((k, n), s)))
+                .collect(),
+        };
+        if entries.is_empty() { Ok(None) } else { encode(&entries).map(Some) }
     }
 }
 
@@ -245,7 +364,7 @@ impl<K: Key> HeapKeyedStateBackend<K> {
         let range = self.key_groups;
         let Some(slot) = self.registry.slots.get_mut(index) else { return Err(StateError::UnknownHandle { index }) };
         if slot.table.is_none() {
-            let mut table = StateTable::<K, N, S>::new(range);
+            let mut table = StateTable::<K, N, S>::new(range, slot.layout);
             for (key_group, bytes) in std::mem::take(&mut slot.restored) {
                 table
                     .restore_group(key_group, &bytes)
@@ -387,6 +506,71 @@ mod tests {
         assert_eq!(backend.entries_in_key_group(15), 1);
         assert_eq!(backend.entries_in_key_group(11), 0);
         assert_eq!(backend.entries_in_key_group(99), 0);
+    }
+
+    fn tables_of_both_layouts() -> [StateTable<String, i64, u32>; 2] {
+        let range = KeyGroupRange::new(0, 3);
+        [StateTable::new(range, Layout::ByEntry), StateTable::new(range, Layout::ByNamespace)]
+    }
+
+    #[test]
+    fn both_layouts_keep_each_key_and_namespace_apart() {
+        for mut table in tables_of_both_layouts() {
+            let (a, b) = ("a".to_string(), "b".to_string());
+            table.put(1, &a, &10, 1);
+            table.put(1, &b, &10, 2);
+            table.put(1, &a, &20, 3);
+            table.insert(2, a.clone(), 10, 4);
+            *table.get_or_insert_with(1, &a, &10, || 0) += 10;
+            *table.get_or_insert_with(1, &b, &30, || 7) += 1;
+            assert_eq!(table.get(1, &a, &10), Some(&11));
+            assert_eq!(table.get(1, &b, &10), Some(&2));
+            assert_eq!(table.get(1, &a, &20), Some(&3));
+            assert_eq!(table.get(1, &b, &30), Some(&8));
+            assert_eq!(table.get(2, &a, &10), Some(&4));
+            assert_eq!(table.get(2, &b, &10), None);
+            assert_eq!(table.get(1, &b, &20), None);
+            assert_eq!(table.entries_in_group(1), 4);
+            assert_eq!(table.remove(1, &a, &20), Some(3));
+            assert_eq!(table.remove(1, &a, &20), None);
+            assert_eq!(table.get_mut(1, &b, &30).map(|v| std::mem::replace(v, 9)), Some(8));
+            assert_eq!(table.get(1, &b, &30), Some(&9));
+            assert_eq!(table.entries_in_group(1), 3);
+        }
+    }
+
+    #[test]
+    fn a_namespace_leaves_its_group_with_its_last_entry() {
+        let [_, mut table] = tables_of_both_layouts();
+        let key = "k".to_string();
+        for window in [10, 20, 30] {
+            table.put(0, &key, &window, 1);
+        }
+        table.remove(0, &key, &10);
+        table.remove(0, &key, &30);
+        let Groups::ByNamespace(groups) = &table.groups else { panic!("laid out by namespace") };
+        assert_eq!(groups[0].iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![20]);
+    }
+
+    #[test]
+    fn a_snapshot_of_either_layout_restores_into_the_other() {
+        let [mut by_entry, mut by_namespace] = tables_of_both_layouts();
+        for (i, key) in ["a", "b", "c"].iter().enumerate() {
+            by_entry.put(2, &key.to_string(), &(i as i64 % 2), i as u32);
+            by_namespace.put(2, &key.to_string(), &(i as i64 % 2), i as u32 + 10);
+        }
+        let [mut into_namespace, mut into_entry] = [
+            StateTable::<String, i64, u32>::new(KeyGroupRange::new(0, 3), Layout::ByNamespace),
+            StateTable::<String, i64, u32>::new(KeyGroupRange::new(0, 3), Layout::ByEntry),
+        ];
+        into_namespace.restore_group(2, &by_entry.snapshot_group(2).unwrap().unwrap()).unwrap();
+        into_entry.restore_group(2, &by_namespace.snapshot_group(2).unwrap().unwrap()).unwrap();
+        for (i, key) in ["a", "b", "c"].iter().enumerate() {
+            assert_eq!(into_namespace.get(2, &key.to_string(), &(i as i64 % 2)), Some(&(i as u32)));
+            assert_eq!(into_entry.get(2, &key.to_string(), &(i as i64 % 2)), Some(&(i as u32 + 10)));
+        }
+        assert_eq!(by_namespace.snapshot_group(1).unwrap(), None, "an empty group writes nothing");
+        assert!(into_entry.restore_group(9, &[]).is_err(), "a key group outside the range is refused");
     }
 
     #[test]

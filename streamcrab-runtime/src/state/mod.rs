@@ -24,6 +24,7 @@ mod operator_state;
 pub mod rocksdb;
 mod ttl;
 
+pub(crate) use backend::Layout;
 pub use backend::{HeapKeyedStateBackend, KeyedStateAccess, StateRegistry, StateScope};
 pub use config::StateConfigError;
 pub use handles::{

@@ -173,6 +173,12 @@ impl WindowAssigner {
         matches!(self, Self::Session { .. } | Self::ProcessingTimeSession { .. })
     }
 
+    /// Whether every element belongs to exactly one window that never merges (tumbling and
+    /// global windows), so that a key's windows follow one another in time.
+    pub fn assigns_one_window(&self) -> bool {
+        matches!(self, Self::Tumbling { .. } | Self::TumblingProcessingTime { .. } | Self::Global)
+    }
+
     /// Pushes the windows of an element onto `out`: by its `timestamp` for event-time
     /// assigners, by the processing time `now` for processing-time ones.
     pub fn assign_windows(&self, timestamp: i64, now: i64, out: &mut Vec<Window>) {

@@ -21,6 +21,7 @@ use crate::error::TaskError;
 use crate::keygroup::assign_to_key_group;
 use crate::operator::side_output::SideOutputs;
 use crate::operator::{Collector, Operator, OperatorId, OutputTag, Stage};
+use crate::state::Layout;
 use crate::state::{KeyedBackend, KeyedStateBackend, Namespace, StateValue, TableRef, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
 use crate::timer::{TimeDomain, TimerService};
@@ -754,9 +755,16 @@ where
         let timers = (&mut self.timers, &mut self.processing_timers);
         self.backend = open_keyed(ctx, self.id, &self.name, timers, None)?;
         let registry = self.backend.registry();
+        // Under a tumbling or global assigner a key's windows follow one another, so few are
+        // open at a time: the heap keeps each window's contents in a table of its own.
+        let layout = if self.settings.assigner.assigns_one_window() { Layout::ByNamespace } else { Layout::ByEntry };
         let slots = (|| {
             Ok::<_, crate::error::StateError>(Slots {
-                contents: registry.register::<(Window, Stored<C::Acc, T>)>("window-contents", "value")?,
+                contents: registry.register_with_layout::<(Window, Stored<C::Acc, T>)>(
+                    "window-contents",
+                    "value",
+                    layout,
+                )?,
                 counts: registry.register::<(Window, u64)>("trigger-count", "value")?,
                 fire_times: registry.register::<(Window, i64)>("trigger-fire-time", "value")?,
                 merging: registry.register::<(VoidNamespace, MergingWindowSet)>("merging-windows", "value")?,
