@@ -225,6 +225,23 @@ mod tests {
         assert_eq!(assign(SlidingEventTimeWindows::of(5000, 2000), 1999).len(), 2);
     }
 
+    /// The heap lays out window contents per window only where a key's windows follow one
+    /// another: one window per element, never merged.
+    #[test]
+    fn only_tumbling_and_global_assign_one_window() {
+        for one in [TumblingEventTimeWindows::of(10), TumblingProcessingTimeWindows::of(10), GlobalWindows::create()] {
+            assert!(one.assigns_one_window() && !one.is_merging(), "{one:?}");
+        }
+        for many in [
+            SlidingEventTimeWindows::of(10, 5),
+            SlidingProcessingTimeWindows::of(10, 5),
+            EventTimeSessionWindows::with_gap(10),
+            ProcessingTimeSessionWindows::with_gap(10),
+        ] {
+            assert!(!many.assigns_one_window(), "{many:?}");
+        }
+    }
+
     #[test]
     fn preconditions() {
         assert!(
