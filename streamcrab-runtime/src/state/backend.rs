@@ -205,35 +205,8 @@ impl<K: Key, N: Namespace, S> StateTable<K, N, S> {
     pub(crate) fn put(&mut self, key_group: u32, key: &K, ns: &N, value: S) {
         match self.get_mut(key_group, key, ns) {
             Some(slot) => *slot = value,
-            None => self.insert(key_group, key.clone(), ns.clone(), value),
-        }
-    }
-
-    /// Inserts with an owned key and namespace (cloned only for a namespace new to its group),
-    /// replacing any previous value.
-    #[inline]
-    pub(crate) fn insert(&mut self, key_group: u32, key: K, ns: N, value: S) {
-        let offset = self.offset(key_group);
-        let hasher = &self.hasher;
-        match &mut self.groups {
-            Groups::ByEntry(groups) => {
-                let hash = Self::hash(hasher, &key, &ns);
-                let eq = |((k, n), _): &((K, N), S)| *k == key && *n == ns;
-                match groups[offset].entry(hash, eq, |((k, n), _)| Self::hash(hasher, k, n)) {
-                    Entry::Occupied(mut e) => e.get_mut().1 = value,
-                    Entry::Vacant(v) => {
-                        v.insert(((key, ns), value));
-                    }
-                }
-            }
-            Groups::ByNamespace(groups) => {
-                let keys = namespace_keys(&mut groups[offset], &ns);
-                match keys.entry(hasher.hash_one(&key), |(k, _)| *k == key, |(k, _)| hasher.hash_one(k)) {
-                    Entry::Occupied(mut e) => e.get_mut().1 = value,
-                    Entry::Vacant(v) => {
-                        v.insert((key, value));
-                    }
-                }
+            None => {
+                self.get_or_insert_with(key_group, key, ns, || value);
             }
         }
     }
@@ -288,7 +261,7 @@ impl<K: Key, N: Namespace, S: StateValue> StateTable<K, N, S> {
         }
         let entries: Vec<((K, N), S)> = decode(bytes)?;
         for ((key, ns), value) in entries {
-            self.insert(key_group, key, ns, value);
+            self.put(key_group, &key, &ns, value);
         }
         Ok(())
     }
@@ -520,7 +493,7 @@ mod tests {
             table.put(1, &a, &10, 1);
             table.put(1, &b, &10, 2);
             table.put(1, &a, &20, 3);
-            table.insert(2, a.clone(), 10, 4);
+            table.put(2, &a, &10, 4);
             *table.get_or_insert_with(1, &a, &10, || 0) += 10;
             *table.get_or_insert_with(1, &b, &30, || 7) += 1;
             assert_eq!(table.get(1, &a, &10), Some(&11));

@@ -21,8 +21,7 @@ use crate::error::TaskError;
 use crate::keygroup::assign_to_key_group;
 use crate::operator::side_output::SideOutputs;
 use crate::operator::{Collector, Operator, OperatorId, OutputTag, Stage};
-use crate::state::Layout;
-use crate::state::{KeyedBackend, KeyedStateBackend, Namespace, StateValue, TableRef, VoidNamespace};
+use crate::state::{KeyedBackend, KeyedStateBackend, Layout, Namespace, StateValue, TableRef, VoidNamespace};
 use crate::task::{TaskContext, enter_operator};
 use crate::timer::{TimeDomain, TimerService};
 
