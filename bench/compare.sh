@@ -114,6 +114,11 @@ if owned == owned:
     print(f"WordCount, the loop moving owned records (a String per word, a cloned output): {owned:,.0f} words/s"
           f" = {owned / rate('wordcount', 'Flink', 'p=1'):.1f}x Flink p=1; StreamCrab p=1 is"
           f" {rate('wordcount', 'SC', 'p=1') / owned:.2f}x of it")
+inline = [rate("wordcount", "SC", f"inline words p={p}") for p in (1, 2)]
+if inline[0] == inline[0]:
+    print(f"WordCount with inline words (compact_str, no allocation per word): p=1 {inline[0]:,.0f} words/s"
+          f" = {inline[0] / rate('wordcount', 'Flink', 'p=1'):.1f}x Flink, p=2 {inline[1]:,.0f}"
+          f" = {inline[1] / rate('wordcount', 'Flink', 'p=2'):.1f}x Flink")
 print(f"records/s, medians of {max(len(v) for v in rows.values())} interleaved repetitions, discarding sinks;"
       " loop = ../shared/bench's hand-written loop, our loop = the bench's own (same run);"
       " Flink RSS is the whole JVM process, StreamCrab's the bench process during the run")

@@ -5,7 +5,9 @@
 //! `../shared/bench/flink` (`mix64`, the 10,000-word vocabulary), so the checksums can be
 //! compared with Flink's for the same `n`. WordCount has a second floor, `loop, owned records`:
 //! the same loop with a `String` per word and a cloned output, the least work an engine that
-//! moves owned records does (the first floor borrows every word from the line).
+//! moves owned records does (the first floor borrows every word from the line). `inline words`
+//! is the builder job with a word type that stores short strings inline (`compact_str`), so no
+//! record allocates: what a `String` per word costs an engine that moves records between threads.
 //!
 //! WindowAgg (bounded out-of-orderness 1 s -> key_by -> tumbling 10 s event-time window ->
 //! aggregate + window end) is there too, also with Flink's generator and checksum. Every job
@@ -229,6 +231,38 @@ fn wordcount_pipeline(lines: u64, parallelism: u32) -> Outcome {
     });
     let start = Instant::now();
     job.execute().expect("wordcount pipeline");
+    (start.elapsed(), sink.result())
+}
+
+/// A word stored inline (up to 24 bytes, every word of the vocabulary): no allocation per word.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+struct Word(compact_str::CompactString);
+
+impl streamcrab::keygroup::KeyHash for Word {
+    fn key_hash(&self) -> i32 {
+        self.0.as_str().key_hash()
+    }
+}
+
+impl Checksum for (Word, u64) {
+    fn checksum(&self) -> u64 {
+        word_checksum(&self.0.0, self.1)
+    }
+}
+
+/// WordCount with [`Word`] records instead of a `String` per word.
+fn wordcount_inline_words(lines: u64, parallelism: u32) -> Outcome {
+    let vocab = Arc::new(vocabulary());
+    let sink = ChecksumSink::new();
+    let env = StreamExecutionEnvironment::new("wordcount");
+    env.set_parallelism(parallelism);
+    env.from_fn(move |i| (i < lines).then(|| line(&vocab, i)))
+        .flat_map(|l: String| l.split(' ').map(|w| (Word(w.into()), 1u64)).collect::<Vec<_>>())
+        .key_by(|(w, _): &(Word, u64)| w.clone())
+        .sum(|(_, c): &mut (Word, u64)| c)
+        .add_sink(sink.clone());
+    let start = Instant::now();
+    env.execute().expect("wordcount job");
     (start.elapsed(), sink.result())
 }
 
@@ -703,6 +737,8 @@ fn main() {
         ("wordcount", "builder p=2", lines, Box::new(move || wordcount_engine(lines, 2))),
         ("wordcount", "dataflow! p=1", lines, Box::new(move || wordcount_pipeline(lines, 1))),
         ("wordcount", "dataflow! p=2", lines, Box::new(move || wordcount_pipeline(lines, 2))),
+        ("wordcount", "inline words p=1", lines, Box::new(move || wordcount_inline_words(lines, 1))),
+        ("wordcount", "inline words p=2", lines, Box::new(move || wordcount_inline_words(lines, 2))),
         ("mapfilter", "hand-written loop", longs, Box::new(move || mapfilter_hand(longs))),
         ("mapfilter", "builder p=1", longs, Box::new(move || mapfilter_engine(longs))),
         ("mapfilter", "dataflow! p=1", longs, Box::new(move || mapfilter_pipeline(longs))),
