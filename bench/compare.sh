@@ -29,7 +29,8 @@ PEERS=""
 if [ -d "$PEERS_SRC" ]; then
   # --update: files already copied keep their times, so cargo does not rebuild the peers.
   mkdir -p "$PEERS_DIR" && cp -r --update "$PEERS_SRC"/. "$PEERS_DIR"/
-  if (cd "$PEERS_DIR" && RUST_PEERS_DIR="$PEERS_DIR" ./build.sh >/dev/null 2>&1); then PEERS=1; fi
+  # The peers build into their own target dir, where run.sh looks (not the caller's CARGO_TARGET_DIR).
+  if (cd "$PEERS_DIR" && CARGO_TARGET_DIR="$PEERS_DIR/target" RUST_PEERS_DIR="$PEERS_DIR" ./build.sh >/dev/null 2>&1); then PEERS=1; fi
 fi
 [ -n "$PEERS" ] || echo "Rust peers not built (no $PEERS_SRC, or its build failed): comparing with Flink only" >&2
 
